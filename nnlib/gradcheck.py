@@ -1,0 +1,177 @@
+r"""Finite-difference gradient checks: measure a derivative instead of trusting it.
+
+The central difference
+
+.. math:: \frac{\partial f}{\partial x_k} \approx \frac{f(x + \varepsilon e_k) - f(x - \varepsilon e_k)}{2\varepsilon}
+
+has an error of order ε² (the first-order terms of the two Taylor expansions
+cancel), against order ε for the one-sided difference. With ε = 1e-6 in float64 the
+truncation error (~ε²) and the rounding error (~1e-16/ε) are both around 1e-10 to
+1e-12, so an analytic gradient that is right agrees to a relative error far below
+1e-7, and one with a slip (a missing transpose, a missing 1/m) is off by order 1.
+In float32 the rounding error alone is ~1e-7/ε: the check would be meaningless, so
+it is refused.
+
+Chapters: every chapter; *The chain rule* introduces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .layers import Module
+from .losses import Loss
+
+
+def _require_float64(x: np.ndarray, name: str) -> None:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.dtype != np.float64:
+        raise TypeError(
+            f"{name} has dtype {x.dtype}: finite differences need float64 (in float32 the "
+            f"rounding error of f(x ± eps) swamps the difference); use .astype(np.float64)"
+        )
+
+
+def numerical_gradient(
+    f: Callable, x, eps: float = 1e-6, *, upstream: np.ndarray | None = None
+):
+    """Central-difference gradient of ``f`` at ``x``.
+
+    Shapes:
+        * ``x`` a Python float: ``f(x)`` returns a number; the result is a float.
+        * ``x`` a float64 array of any shape: ``f(x)`` returns a number, computed
+          from the array ``x`` itself, which is perturbed **in place** one entry at
+          a time and restored; the result has the shape of ``x``.
+        * with ``upstream``: ``f(x)`` returns an array of the shape of ``upstream``
+          and the result is the vector–Jacobian product ``∂(Σ upstream ⊙ f(x))/∂x``.
+
+    float32 arrays are refused (see the module docstring).
+    """
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        x = float(x)
+        return (float(f(x + eps)) - float(f(x - eps))) / (2 * eps)
+    _require_float64(x, "x")
+    if upstream is None:
+        scalar = f
+    else:
+        _require_float64(upstream, "upstream")
+
+        def scalar(arr):
+            out = np.asarray(f(arr))
+            if out.shape != upstream.shape:
+                raise ValueError(
+                    f"f(x) must have the shape of upstream, {upstream.shape}, got {out.shape}"
+                )
+            return float(np.vdot(upstream, out))
+
+    grad = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        saved = x[k]
+        x[k] = saved + eps
+        f_plus = float(scalar(x))
+        x[k] = saved - eps
+        f_minus = float(scalar(x))
+        x[k] = saved
+        grad[k] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """``‖a − n‖ / (‖a‖ + ‖n‖)``: 0 when equal, about 1 when unrelated, 0 if both are 0.
+
+    The norm-based form stays meaningful where single entries are (near) zero.
+    Shapes: two arrays of the same shape -> float.
+    """
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"analytic has shape {a.shape} but numeric has shape {n.shape}")
+    denom = np.linalg.norm(a) + np.linalg.norm(n)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - n) / denom)
+
+
+def gradient_errors(
+    obj: Module | Loss,
+    X: np.ndarray,
+    target: np.ndarray | None = None,
+    *,
+    loss: Loss | None = None,
+    dY: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    eps: float = 1e-6,
+) -> dict[str, float]:
+    """Relative error of every analytic gradient against central differences.
+
+    Three forms:
+
+    * ``gradient_errors(module, X, dY=dY)``: the scalar is ``Σ dY ⊙ module(X)``
+      (``dY`` drawn from ``rng``, or seed 0, when not given). Checks ``module.backward``.
+    * ``gradient_errors(module, X, target, loss=loss)``: the scalar is
+      ``loss(module(X), target)``. Checks the whole chain.
+    * ``gradient_errors(loss, pred, target)``: the scalar is ``loss(pred, target)``.
+
+    Returns ``{"X": err, "<param name>": err, ...}`` (parameters named as in
+    ``named_parameters``; the input is called ``"X"``, or ``"pred"`` for a loss).
+    The module's gradients are reset with ``zero_grad()`` first, and again on exit.
+    """
+    _require_float64(X, "X")
+    if isinstance(obj, Loss):
+        if target is None:
+            raise ValueError("checking a loss needs its target: gradient_errors(loss, pred, target)")
+        obj.forward(X, target)
+        analytic = obj.backward()
+        numeric = numerical_gradient(lambda p: obj.forward(p, target), X, eps)
+        return {"pred": relative_error(analytic, numeric)}
+    if not isinstance(obj, Module):
+        raise TypeError(f"obj must be an nnlib Module or Loss, got {type(obj).__name__}")
+
+    if loss is not None:
+        if target is None:
+            raise ValueError("loss= needs the target: gradient_errors(model, X, target, loss=loss)")
+
+        def scalar() -> float:
+            return loss.forward(obj.forward(X), target)
+
+        obj.zero_grad()
+        scalar()
+        dX = obj.backward(loss.backward())
+    else:
+        out = obj.forward(X)
+        if dY is None:
+            dY = (rng or np.random.default_rng(0)).standard_normal(out.shape)
+        _require_float64(dY, "dY")
+
+        def scalar() -> float:
+            return float(np.vdot(dY, obj.forward(X)))
+
+        obj.zero_grad()
+        dX = obj.backward(dY)
+
+    errors = {"X": relative_error(dX, numerical_gradient(lambda _: scalar(), X, eps))}
+    for name, param, grad in obj.named_parameters():
+        _require_float64(param, name)
+        errors[name] = relative_error(grad, numerical_gradient(lambda _: scalar(), param, eps))
+    obj.zero_grad()
+    return errors
+
+
+def gradcheck(
+    obj: Module | Loss,
+    X: np.ndarray,
+    target: np.ndarray | None = None,
+    *,
+    loss: Loss | None = None,
+    dY: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    eps: float = 1e-6,
+) -> float:
+    """The largest relative error of :func:`gradient_errors` (same arguments).
+
+    Use it as ``assert gradcheck(layer, X) < 1e-7``. It returns instead of printing,
+    so a test or a chapter can assert on it.
+    """
+    errors = gradient_errors(obj, X, target, loss=loss, dY=dY, rng=rng, eps=eps)
+    return max(errors.values())
