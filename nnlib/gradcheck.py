@@ -2,7 +2,9 @@ r"""Finite-difference gradient checks: measure a derivative instead of trusting 
 
 The central difference
 
-.. math:: \frac{\partial f}{\partial x_k} \approx \frac{f(x + \varepsilon e_k) - f(x - \varepsilon e_k)}{2\varepsilon}
+.. math::
+    \frac{\partial f}{\partial x_k}
+    \approx \frac{f(x + \varepsilon e_k) - f(x - \varepsilon e_k)}{2\varepsilon}
 
 has an error of order ε² (the first-order terms of the two Taylor expansions
 cancel), against order ε for the one-sided difference. With ε = 1e-6 in float64 the
@@ -120,7 +122,9 @@ def gradient_errors(
     _require_float64(X, "X")
     if isinstance(obj, Loss):
         if target is None:
-            raise ValueError("checking a loss needs its target: gradient_errors(loss, pred, target)")
+            raise ValueError(
+                "checking a loss needs its target: gradient_errors(loss, pred, target)"
+            )
         obj.forward(X, target)
         analytic = obj.backward()
         numeric = numerical_gradient(lambda p: obj.forward(p, target), X, eps)

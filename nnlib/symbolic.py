@@ -12,6 +12,7 @@ Typical use, for a dense layer with an upstream gradient ``G``::
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 
@@ -84,21 +85,17 @@ def assert_equal(a, b, msg: str = "") -> None:
         raise AssertionError(f"{msg} {a} - ({b}) simplifies to {diff}, not 0".strip())
 
 
-def to_numpy(M: sp.Matrix, subs: dict) -> "np.ndarray":  # noqa: F821 - numpy imported lazily
+def to_numpy(M: sp.Matrix, subs: dict) -> np.ndarray:
     """Evaluate a symbolic matrix at numeric values ``subs`` (symbol -> number) as float64.
 
     Shapes: (r, c) -> ndarray (r, c). Lets a chapter compare the sympy formula with
     nnlib's numbers on the same inputs.
     """
-    import numpy as np
-
     return np.array(sp.Matrix(M).subs(subs).evalf(), dtype=np.float64)
 
 
 def substitutions(M: sp.Matrix, values) -> dict:
     """``{symbol: value}`` pairing each entry of ``M`` with the entry of an array ``values``."""
-    import numpy as np
-
     values = np.asarray(values, dtype=np.float64)
     if values.shape != M.shape:
         raise ValueError(f"values must have the shape of M, {M.shape}, got {values.shape}")

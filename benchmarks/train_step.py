@@ -1,0 +1,180 @@
+"""Time one training step of the 784-128-10 ReLU network (softmax cross-entropy, SGD).
+
+Columns, per dtype and batch size (median of repeated steps after a warm-up):
+
+* ``nnlib``: ``zero_grad``, ``forward``, loss, ``backward``, ``step`` through nnlib's API;
+* ``numpy``: the same step hand-fused in plain numpy below (no checks, no modules);
+* ``torch``: PyTorch on the CPU with the same number of threads as numpy's BLAS,
+  if ``torch`` is installed (it is not a requirement: ``pip install torch==2.13.0`` or
+  the CPU build from PyPI's ``torch`` index adds the column);
+* ``bound``: the six matrix products alone (two forward, four backward), the work no
+  implementation of this step can avoid.
+
+Usage: ``python benchmarks/train_step.py [--repeat N] [--threads T]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+from _common import machine_header, median_time
+
+import nnlib
+
+N_IN, N_HIDDEN, N_OUT = 784, 128, 10
+LR = 0.1
+
+
+def make_data(m: int, dtype, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, N_IN)).astype(dtype)  # (m, 784), pixels in [0, 1)
+    y = rng.integers(0, N_OUT, m)  # (m,) labels
+    return X, y
+
+
+def nnlib_step(m: int, dtype):
+    rng = np.random.default_rng(1)
+    model = nnlib.Sequential(
+        nnlib.Linear(N_IN, N_HIDDEN, rng=rng, dtype=dtype),
+        nnlib.ReLU(),
+        nnlib.Linear(N_HIDDEN, N_OUT, rng=rng, dtype=dtype),
+    )
+    loss = nnlib.SoftmaxCrossEntropyLoss()
+    opt = nnlib.SGD(model.parameters(), lr=LR)
+    X, y = make_data(m, dtype)
+
+    def step():
+        opt.zero_grad()
+        loss.forward(model.forward(X), y)
+        model.backward(loss.backward())
+        opt.step()
+
+    return step
+
+
+def numpy_step(m: int, dtype):
+    """The whole step written out by hand: the reference nnlib should be close to."""
+    rng = np.random.default_rng(1)
+    W1 = (rng.standard_normal((N_IN, N_HIDDEN)) * np.sqrt(2 / N_IN)).astype(dtype)
+    b1 = np.zeros(N_HIDDEN, dtype)
+    W2 = (rng.standard_normal((N_HIDDEN, N_OUT)) * np.sqrt(2 / N_HIDDEN)).astype(dtype)
+    b2 = np.zeros(N_OUT, dtype)
+    X, y = make_data(m, dtype)
+    rows = np.arange(m)
+
+    def step():
+        nonlocal W1, b1, W2, b2  # updated in place below
+        Z1 = X @ W1  # (m, 128)
+        Z1 += b1
+        A1 = np.maximum(Z1, 0)
+        Z2 = A1 @ W2  # (m, 10)
+        Z2 += b2
+        P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        P[rows, y] -= 1
+        P /= m  # dZ2
+        dW2 = A1.T @ P  # (128, 10)
+        db2 = P.sum(axis=0)
+        dA1 = P @ W2.T  # (m, 128)
+        dA1 *= A1 > 0  # dZ1
+        dW1 = X.T @ dA1  # (784, 128)
+        db1 = dA1.sum(axis=0)
+        _ = dA1 @ W1.T  # dX (m, 784): nnlib computes it too, so the reference does
+        W1 -= LR * dW1
+        b1 -= LR * db1
+        W2 -= LR * dW2
+        b2 -= LR * db2
+
+    return step
+
+
+def bound_step(m: int, dtype):
+    """Only the six matrix products of the step (the same shapes as above)."""
+    rng = np.random.default_rng(2)
+    X, _ = make_data(m, dtype)
+    W1 = rng.standard_normal((N_IN, N_HIDDEN)).astype(dtype)
+    W2 = rng.standard_normal((N_HIDDEN, N_OUT)).astype(dtype)
+    A1 = rng.standard_normal((m, N_HIDDEN)).astype(dtype)
+    dZ2 = rng.standard_normal((m, N_OUT)).astype(dtype)
+    dZ1 = rng.standard_normal((m, N_HIDDEN)).astype(dtype)
+
+    def step():
+        X @ W1  # forward, layer 1
+        A1 @ W2  # forward, layer 2
+        A1.T @ dZ2  # dW2
+        dZ2 @ W2.T  # dA1
+        X.T @ dZ1  # dW1
+        dZ1 @ W1.T  # dX
+
+    return step
+
+
+def torch_step(m: int, dtype, threads: int):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(N_IN, N_HIDDEN), torch.nn.ReLU(), torch.nn.Linear(N_HIDDEN, N_OUT)
+    ).to(tdtype)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, y = make_data(m, dtype)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(Xt), yt).backward()
+        opt.step()
+
+    return step
+
+
+def threads_in_use() -> int:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200, help="timed steps per cell")
+    parser.add_argument("--threads", type=int, default=threads_in_use())
+    args = parser.parse_args()
+
+    print(machine_header())
+    try:
+        import torch
+
+        print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    except ImportError:
+        print("torch not installed: the torch column is skipped (pip install torch==2.13.0)")
+    print()
+    print("time per training step, milliseconds (median of", args.repeat, "after warm-up)")
+    header = (
+        f"{'dtype':8} {'batch':>5} {'nnlib':>8} {'numpy':>8} {'torch':>8} {'bound':>8} "
+        f"{'nnlib/torch':>11} {'nnlib/bound':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for dtype in (np.float32, np.float64):
+        for m in (32, 128, 512):
+            t_nn = median_time(nnlib_step(m, dtype), repeat=args.repeat)
+            t_np = median_time(numpy_step(m, dtype), repeat=args.repeat)
+            t_bd = median_time(bound_step(m, dtype), repeat=args.repeat)
+            torch_fn = torch_step(m, dtype, args.threads)
+            t_th = median_time(torch_fn, repeat=args.repeat) if torch_fn else float("nan")
+            print(
+                f"{np.dtype(dtype).name:8} {m:5d} {t_nn * 1e3:8.3f} {t_np * 1e3:8.3f} "
+                f"{t_th * 1e3:8.3f} {t_bd * 1e3:8.3f} {t_nn / t_th:11.2f} {t_nn / t_bd:11.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

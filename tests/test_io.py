@@ -1,0 +1,370 @@
+"""Tests of nnlib.io: save/load round trips, and refusal of anything else."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from nnlib import Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh, load, save
+from nnlib.io import ARCHITECTURE_KEY
+
+
+def make_model(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    model = Sequential(
+        Linear(3, 5, rng=rng, dtype=dtype),
+        ReLU(),
+        Linear(5, 1, rng=rng, dtype=dtype),
+        Sigmoid(),
+    )
+    for layer in (model.modules[0], model.modules[2]):  # non-zero biases, to be saved too
+        layer.b[...] = rng.standard_normal(layer.b.shape).astype(dtype)
+    return model
+
+
+def linears(model):
+    return [module for module in model.modules if isinstance(module, Linear)]
+
+
+def write_npz(path, **arrays):
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+def saved_arrays(model, tmp_path):
+    """The arrays save() writes for ``model``, as a dict to tamper with."""
+    path = tmp_path / "original.npz"
+    save(model, path)
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def architecture(arrays):
+    return json.loads(str(arrays[ARCHITECTURE_KEY]))
+
+
+def with_architecture(arrays, description):
+    return {**arrays, ARCHITECTURE_KEY: np.array(json.dumps(description))}
+
+
+# --- round trips ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_round_trip_gives_identical_predictions(tmp_path, dtype):
+    model = make_model(dtype)
+    path = tmp_path / "model.npz"
+    save(model, path)
+    loaded = load(path)
+
+    X = np.random.default_rng(1).standard_normal((7, 3)).astype(dtype)
+    assert [type(m) for m in loaded.modules] == [Linear, ReLU, Linear, Sigmoid]
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).dtype == dtype
+    for original, copy in zip(linears(model), linears(loaded), strict=True):
+        assert copy.W.dtype == dtype and copy.b.dtype == dtype
+        np.testing.assert_array_equal(copy.W, original.W)
+        np.testing.assert_array_equal(copy.b, original.b)
+        assert (copy.n_in, copy.n_out) == (original.n_in, original.n_out)
+        assert not copy.dW.any() and not copy.db.any()
+
+
+def test_every_activation_round_trips(tmp_path):
+    rng = np.random.default_rng(2)
+    model = Sequential(
+        Linear(4, 6, rng=rng),
+        Tanh(),
+        Linear(6, 6, rng=rng),
+        Sigmoid(),
+        Linear(6, 3, rng=rng),
+        ReLU(),
+        Linear(3, 3, rng=rng),
+        Softmax(),
+    )
+    save(model, tmp_path / "all.npz")
+    loaded = load(str(tmp_path / "all.npz"))
+    assert [type(m) for m in loaded.modules] == [type(m) for m in model.modules]
+    X = rng.standard_normal((5, 4))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_model_of_activations_only_round_trips(tmp_path):
+    save(Sequential(ReLU()), tmp_path / "relu.npz")
+    assert [type(m) for m in load(tmp_path / "relu.npz").modules] == [ReLU]
+
+
+def test_loaded_arrays_are_copies(tmp_path):
+    model = make_model()
+    save(model, tmp_path / "model.npz")
+    first, second = load(tmp_path / "model.npz"), load(tmp_path / "model.npz")
+    for a, b, original in zip(linears(first), linears(second), linears(model), strict=True):
+        assert not np.shares_memory(a.W, b.W) and not np.shares_memory(a.W, original.W)
+        assert not np.shares_memory(a.b, b.b)
+        a.W += 1.0  # changing one loaded model leaves the others alone
+        assert not np.array_equal(a.W, b.W)
+        np.testing.assert_array_equal(b.W, original.W)
+
+
+def test_saving_is_a_snapshot(tmp_path):
+    model = make_model()
+    save(model, tmp_path / "model.npz")
+    before = linears(model)[0].W.copy()
+    linears(model)[0].W[...] = 0.0
+    np.testing.assert_array_equal(linears(load(tmp_path / "model.npz"))[0].W, before)
+
+
+def test_save_writes_exactly_the_given_path(tmp_path):
+    path = tmp_path / "weights"  # no .npz suffix: none is appended
+    save(make_model(), path)
+    assert path.exists() and not (tmp_path / "weights.npz").exists()
+    load(path)
+
+
+def test_file_layout(tmp_path):
+    arrays = saved_arrays(make_model(), tmp_path)
+    assert set(arrays) == {ARCHITECTURE_KEY, "layer0.W", "layer0.b", "layer2.W", "layer2.b"}
+    stored = arrays[ARCHITECTURE_KEY]
+    assert stored.shape == () and stored.dtype.kind == "U"
+    assert architecture(arrays) == {
+        "format": "nnlib.Sequential",
+        "version": 1,
+        "modules": [
+            {"type": "Linear", "n_in": 3, "n_out": 5, "dtype": "float64"},
+            {"type": "ReLU"},
+            {"type": "Linear", "n_in": 5, "n_out": 1, "dtype": "float64"},
+            {"type": "Sigmoid"},
+        ],
+    }
+    assert arrays["layer0.W"].shape == (3, 5) and arrays["layer2.b"].shape == (1,)
+
+
+# --- save refuses what the format cannot describe ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "not_a_model", [Linear(2, 2, rng=np.random.default_rng(0)), [ReLU()], None]
+)
+def test_save_refuses_a_non_sequential(tmp_path, not_a_model):
+    with pytest.raises(TypeError, match="model must be an nnlib Sequential"):
+        save(not_a_model, tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_save_refuses_unknown_modules(tmp_path):
+    class Custom(ReLU):  # a subclass may behave differently: refused, not saved as ReLU
+        pass
+
+    model = Sequential(Linear(2, 2, rng=np.random.default_rng(0)), Custom())
+    with pytest.raises(TypeError, match=r"model.modules\[1\] of type Custom"):
+        save(model, tmp_path / "x.npz")
+
+
+def test_save_refuses_nested_sequential(tmp_path):
+    model = Sequential(Sequential(ReLU()))
+    with pytest.raises(TypeError, match=r"model.modules\[0\] of type Sequential"):
+        save(model, tmp_path / "x.npz")
+
+
+def test_save_refuses_a_tampered_linear(tmp_path):
+    model = make_model()
+    model.modules[2].b = np.zeros(3)  # b no longer matches W's (5, 1)
+    with pytest.raises(ValueError, match=r"model.modules\[2\] is a Linear"):
+        save(model, tmp_path / "x.npz")
+
+
+# --- load refuses anything that is not an nnlib model --------------------------------
+
+
+class Payload:
+    """Unpickling this creates a file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_payload_is_a_real_negative_control(tmp_path):
+    marker = tmp_path / "ran"
+    pickle.loads(pickle.dumps(Payload(marker))).close()
+    assert marker.exists()  # unpickling really would run code
+
+
+def test_plain_pickle_is_refused_without_running_it(tmp_path):
+    marker, path = tmp_path / "ran", tmp_path / "model.npz"
+    path.write_bytes(pickle.dumps(Payload(marker)))
+    with pytest.raises(ValueError, match=r"model\.npz: not an nnlib model file.*pickled"):
+        load(path)
+    assert not marker.exists()
+
+
+def test_object_array_inside_npz_is_refused_without_running_it(tmp_path):
+    marker, path = tmp_path / "ran", tmp_path / "model.npz"
+    write_npz(path, x=np.array([Payload(marker)], dtype=object))
+    with pytest.raises(ValueError, match="not an nnlib model file.*Object arrays"):
+        load(path)
+    assert not marker.exists()
+
+
+def test_pickled_architecture_entry_is_refused(tmp_path):
+    arrays = saved_arrays(make_model(), tmp_path)
+    arrays[ARCHITECTURE_KEY] = np.array([{"format": "nnlib.Sequential"}], dtype=object)
+    write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="not an nnlib model file"):
+        load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, world\n", b"PK\x03\x04 truncated zip"])
+def test_foreign_bytes_are_refused(tmp_path, content):
+    path = tmp_path / "foreign.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="foreign.npz: not an nnlib model file"):
+        load(path)
+
+
+def test_truncated_model_file_is_refused(tmp_path):
+    save(make_model(), tmp_path / "model.npz")
+    content = (tmp_path / "model.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(content[: len(content) // 2])
+    with pytest.raises(ValueError, match="cut.npz: not an nnlib model file"):
+        load(tmp_path / "cut.npz")
+
+
+def test_single_npy_is_refused(tmp_path):
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="single .npy array, not an .npz"):
+        load(tmp_path / "array.npy")
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nowhere.npz")
+
+
+def test_npz_without_architecture_is_refused(tmp_path):
+    write_npz(tmp_path / "plain.npz", W=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=f"plain.npz: not an nnlib model: no '{ARCHITECTURE_KEY}'"):
+        load(tmp_path / "plain.npz")
+
+
+def tampered(tmp_path, change):
+    """Save a model, let ``change`` edit its description, write it back; return path."""
+    arrays = saved_arrays(make_model(), tmp_path)
+    description = architecture(arrays)
+    change(description)
+    path = tmp_path / "tampered.npz"
+    write_npz(path, **with_architecture(arrays, description))
+    return path
+
+
+def set_module(i, value):
+    def change(description):
+        description["modules"][i] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (set_module(1, {"type": "Dropout"}), "module 1 has unknown type 'Dropout'"),
+        (set_module(1, {"type": "__import__('os')"}), "unknown type"),
+        (set_module(1, {"type": "relu"}), "unknown type 'relu'"),
+        (set_module(1, {"type": ["ReLU"]}), "module 1 must be an object with a string 'type'"),
+        (set_module(1, "ReLU"), "module 1 must be an object with a string 'type'"),
+        (set_module(1, {"type": "ReLU", "inplace": True}), r"module 1 \(ReLU\) takes no settings"),
+        (
+            set_module(0, {"type": "Linear", "n_in": 3, "n_out": 5}),
+            "needs exactly n_in, n_out, dtype",
+        ),
+        (
+            set_module(0, {"type": "Linear", "n_in": 3.0, "n_out": 5, "dtype": "float64"}),
+            "n_in must be a positive int",
+        ),
+        (
+            set_module(0, {"type": "Linear", "n_in": 3, "n_out": 0, "dtype": "float64"}),
+            "n_out must be a positive int",
+        ),
+        (
+            set_module(0, {"type": "Linear", "n_in": True, "n_out": 5, "dtype": "float64"}),
+            "n_in must be a positive int",
+        ),
+        (
+            set_module(0, {"type": "Linear", "n_in": 3, "n_out": 5, "dtype": "float16"}),
+            "dtype must be float32 or float64",
+        ),
+        (
+            set_module(0, {"type": "Linear", "n_in": 3, "n_out": 5, "dtype": ["float64"]}),
+            "dtype must be float32 or float64",
+        ),
+        (lambda d: d.update(format="other"), "'format' must be 'nnlib.Sequential'"),
+        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.update(modules=[]), "'modules' must be a non-empty list"),
+        (lambda d: d.update(modules={"0": {"type": "ReLU"}}), "'modules' must be a non-empty list"),
+    ],
+)
+def test_bad_descriptions_are_refused(tmp_path, change, message):
+    with pytest.raises(ValueError, match=message):
+        load(tampered(tmp_path, change))
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (np.array("{not json"), "not valid JSON"),
+        (np.array("[1, 2]"), "'format' must be"),
+        (np.array("[" * 100_000), "not valid JSON"),
+        (np.array(["{}"]), "expected a 0-d unicode array"),
+        (np.array(b"{}"), "expected a 0-d unicode array"),
+    ],
+)
+def test_malformed_architecture_entry_is_refused(tmp_path, stored, message):
+    arrays = saved_arrays(make_model(), tmp_path)
+    arrays[ARCHITECTURE_KEY] = stored
+    write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"bad.npz: invalid '{ARCHITECTURE_KEY}': {message}"):
+        load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    ("name", "array", "message"),
+    [
+        ("layer0.W", np.zeros((5, 3)), r"layer0.W must have shape \(3, 5\) and dtype float64"),
+        ("layer2.b", np.zeros((1, 1)), r"layer2.b must have shape \(1,\)"),
+        ("layer0.W", np.zeros((3, 5), dtype=np.float32), r"got shape \(3, 5\) and dtype float32"),
+        ("layer0.b", np.zeros(5, dtype=np.int64), "dtype int64"),
+    ],
+)
+def test_arrays_that_disagree_with_the_architecture_are_refused(tmp_path, name, array, message):
+    arrays = saved_arrays(make_model(), tmp_path)
+    arrays[name] = array
+    write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        load(tmp_path / "bad.npz")
+
+
+def test_huge_described_layer_is_refused_before_allocating(tmp_path):
+    path = tampered(
+        tmp_path,
+        set_module(0, {"type": "Linear", "n_in": 10**9, "n_out": 10**9, "dtype": "float64"}),
+    )
+    with pytest.raises(ValueError, match=r"layer0.W must have shape \(1000000000, 1000000000\)"):
+        load(path)
+
+
+def test_missing_array_is_refused(tmp_path):
+    arrays = saved_arrays(make_model(), tmp_path)
+    del arrays["layer2.W"]
+    write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"missing \['layer2.W'\], unexpected none"):
+        load(tmp_path / "bad.npz")
+
+
+def test_extra_array_is_refused(tmp_path):
+    arrays = saved_arrays(make_model(), tmp_path)
+    arrays["layer1.W"] = np.zeros((5, 5))  # layer 1 is a ReLU: it has no weights
+    write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"missing none, unexpected \['layer1.W'\]"):
+        load(tmp_path / "bad.npz")
