@@ -31,6 +31,13 @@ def kept_formula(m: int, itemsize: int) -> int:
     return itemsize * m * (sum(WIDTHS[:-1]) + WIDTHS[-1])  # + the loss's logits
 
 
+def training_step(model, loss, opt, X, y) -> None:
+    opt.zero_grad()
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    opt.step()
+
+
 def main() -> None:
     print(machine_header())
     digits = nnlib.load_digits(dtype=np.float32)
@@ -47,14 +54,7 @@ def main() -> None:
         opt = nnlib.SGD(model.parameters(), lr=0.1)
         X = digits.X_train[:m].copy()
         y = digits.y_train[:m]
-
-        def step():
-            opt.zero_grad()
-            loss.forward(model.forward(X), y)
-            model.backward(loss.backward())
-            opt.step()
-
-        step()  # warm-up: after it, every kept array exists
+        training_step(model, loss, opt, X, y)  # warm-up: after it, every kept array exists
         unique = {id(a): a for a in model.saved_for_backward().values()}
         unique[id(loss.pred)] = loss.pred
         kept = sum(a.nbytes for a in unique.values())
@@ -63,7 +63,7 @@ def main() -> None:
         tracemalloc.start()
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        step()
+        training_step(model, loss, opt, X, y)
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
         print(

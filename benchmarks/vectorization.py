@@ -12,6 +12,7 @@ Usage: ``python benchmarks/vectorization.py [--repeat N]``
 from __future__ import annotations
 
 import argparse
+import functools
 
 import numpy as np
 from _common import machine_header, median_time
@@ -63,8 +64,10 @@ def main() -> None:
         tol = 1e-4 if dtype == np.float32 else 1e-10
         for (_, g), g_loop in zip(model.parameters(), looped, strict=True):
             np.testing.assert_allclose(g_loop, g, rtol=tol, atol=tol)
-        t_loop = median_time(lambda: loop_gradients(model, loss, X, y), repeat=args.repeat)
-        t_batch = median_time(lambda: batch_gradients(model, loss, X, y), repeat=args.repeat)
+        loop = functools.partial(loop_gradients, model, loss, X, y)
+        batch = functools.partial(batch_gradients, model, loss, X, y)
+        t_loop = median_time(loop, repeat=args.repeat)
+        t_batch = median_time(batch, repeat=args.repeat)
         print(
             f"{np.dtype(dtype).name:8} {t_loop * 1e3:10.2f} {t_batch * 1e3:11.3f} "
             f"{t_loop / t_batch:8.0f}x"

@@ -26,6 +26,13 @@ from ._validate import float_array, require_forward, same_dtype, same_shape
 from .layers import Module
 
 
+def _as_float_array(z, name: str = "z") -> np.ndarray:
+    """Python numbers become float64 arrays (``sigmoid(0.0)`` works); arrays are checked."""
+    if isinstance(z, int | float) and not isinstance(z, bool):
+        return np.asarray(z, dtype=np.float64)
+    return float_array(z, name)
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     r"""Logistic sigmoid :math:`\sigma(z) = 1/(1 + e^{-z})`, element-wise, never overflowing.
 
@@ -35,14 +42,14 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         z >= 0:  1 / (1 + e^(−z))
         z <  0:  e^(z) / (1 + e^(z))      (the same value, rewritten)
     """
-    z = float_array(z, "z")
+    z = _as_float_array(z)
     e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
     """Rectified linear unit ``max(z, 0)``, element-wise. Shapes: any -> same."""
-    z = float_array(z, "z")
+    z = _as_float_array(z)
     return np.maximum(z, 0)
 
 
@@ -56,8 +63,9 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     Subtracting the row maximum leaves the result unchanged (softmax is invariant
     to adding a constant to every logit) and makes every ``exp`` at most 1.
     """
-    z = float_array(z, "z")
-    shifted = z - z.max(axis=axis, keepdims=True)
+    z = _as_float_array(z)
+    with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
+        shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -66,8 +74,9 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
     Shapes: (m, K) -> (m, K); each row of the result is a probability vector.
     """
-    z = float_array(z, "z")
-    e = np.exp(z - z.max(axis=axis, keepdims=True))  # every entry in (0, 1]
+    z = _as_float_array(z)
+    with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
+        e = np.exp(z - z.max(axis=axis, keepdims=True))  # every entry in (0, 1]
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -95,7 +104,7 @@ class Sigmoid(_Elementwise):
     """
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        self.A = sigmoid(Z)
+        self.A = sigmoid(float_array(Z, "Z"))
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
@@ -112,7 +121,7 @@ class ReLU(_Elementwise):
     """
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        self.A = relu(Z)
+        self.A = relu(float_array(Z, "Z"))
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:

@@ -53,6 +53,8 @@ def numerical_gradient(
     float32 arrays are refused (see the module docstring).
     """
     if isinstance(x, int | float) and not isinstance(x, bool):
+        if upstream is not None:
+            raise ValueError("upstream needs an array x; for a Python float x, f(x) is a number")
         x = float(x)
         return (float(f(x + eps)) - float(f(x - eps))) / (2 * eps)
     _require_float64(x, "x")

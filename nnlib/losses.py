@@ -169,7 +169,12 @@ class SoftmaxCrossEntropyLoss(Loss):
         z = float_array(pred, "pred", ndim=2, finite=True)
         m, K = z.shape
         logp = log_softmax(z)  # (m, K)
-        self.pred = z
+        if (
+            isinstance(target, np.ndarray)
+            and np.issubdtype(target.dtype, np.integer)
+            and target.shape == (m, K)
+        ):
+            target = target.astype(z.dtype)  # integer one-hot rows: checked as rows below
         if isinstance(target, np.ndarray) and np.issubdtype(target.dtype, np.integer):
             if target.shape != (m,):
                 raise ValueError(
@@ -181,7 +186,7 @@ class SoftmaxCrossEntropyLoss(Loss):
                     f"labels in target must lie in [0, {K}) for pred with K={K} classes, "
                     f"got values from {target.min()} to {target.max()}"
                 )
-            self.labels, self.target = target, None
+            self.pred, self.labels, self.target = z, target, None
             return float(-logp[np.arange(m), target].sum() / m)
         if isinstance(target, np.ndarray) and target.ndim == 1:
             raise TypeError(
@@ -198,7 +203,7 @@ class SoftmaxCrossEntropyLoss(Loss):
                 f"target rows must sum to 1 (one-hot or probabilities); "
                 f"row {worst} sums to {sums[worst]:.6g}"
             )
-        self.labels, self.target = None, target
+        self.pred, self.labels, self.target = z, None, target
         return float(-(target * logp).sum() / m)
 
     def backward(self) -> np.ndarray:

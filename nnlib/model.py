@@ -34,6 +34,15 @@ class Sequential(Module):
                 raise TypeError(
                     f"modules[{i}] must be an nnlib Module, got {type(module).__name__}"
                 )
+            for j in range(i):
+                if modules[j] is module:
+                    # A module keeps what *one* forward pass needs (its input or
+                    # output); a second use would overwrite it before the first
+                    # backward, and its parameters would be stepped twice.
+                    raise ValueError(
+                        f"modules[{i}] is the same object as modules[{j}]: each position "
+                        f"needs its own instance, e.g. ReLU() twice rather than one ReLU reused"
+                    )
         self.modules = list(modules)
 
     def forward(self, X: np.ndarray) -> np.ndarray:

@@ -46,6 +46,9 @@ class SGD:
                     f"params[{i}]: grad must have the shape of param, {param.shape}, "
                     f"got {grad.shape}"
                 )
+        for name, value in (("lr", lr), ("momentum", momentum)):
+            if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
         if not 0 <= momentum < 1:
