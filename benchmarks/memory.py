@@ -6,7 +6,7 @@ output *is* the next Linear's input, so for widths n_0, ..., n_L the bytes kept 
 
     itemsize · m · (n_0 + n_1 + ... + n_{L-1})
 
-(plus the loss's copy of the logits, m · n_L). This script trains the 784-128-10
+(plus what the loss keeps: the logits and their softmax, 2 · m · n_L). This script trains the 784-128-10
 network on the digits for a few steps and reports, per batch size: the formula, the
 bytes nnlib actually keeps (unique arrays from ``saved_for_backward()``), and the peak
 of numpy allocations during one step as measured by ``tracemalloc`` (which also counts
@@ -28,7 +28,7 @@ WIDTHS = (784, 128, 10)
 
 
 def kept_formula(m: int, itemsize: int) -> int:
-    return itemsize * m * (sum(WIDTHS[:-1]) + WIDTHS[-1])  # + the loss's logits
+    return itemsize * m * (sum(WIDTHS[:-1]) + 2 * WIDTHS[-1])  # + the loss's logits and P
 
 
 def training_step(model, loss, opt, X, y) -> None:
@@ -57,6 +57,7 @@ def main() -> None:
         training_step(model, loss, opt, X, y)  # warm-up: after it, every kept array exists
         unique = {id(a): a for a in model.saved_for_backward().values()}
         unique[id(loss.pred)] = loss.pred
+        unique[id(loss.P)] = loss.P
         kept = sum(a.nbytes for a in unique.values())
         assert kept == kept_formula(m, 4), (kept, kept_formula(m, 4))
         params = sum(p.nbytes for p, _ in model.parameters())

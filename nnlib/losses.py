@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import float_array, require_forward, same_dtype, same_shape
-from .activations import log_softmax, sigmoid, softmax
+from .activations import sigmoid
 
 
 class Loss:
@@ -164,11 +164,25 @@ class SoftmaxCrossEntropyLoss(Loss):
     def __init__(self) -> None:
         super().__init__()
         self.labels: np.ndarray | None = None
+        self.P: np.ndarray | None = None
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         z = float_array(pred, "pred", ndim=2, finite=True)
         m, K = z.shape
-        logp = log_softmax(z)  # (m, K)
+        labels, target = self._check_target(z, target)
+        shifted = z - z.max(axis=1, keepdims=True)  # (m, K), every entry <= 0: no overflow
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)  # (m, 1), in [1, K]
+        logp = shifted - np.log(total)  # log softmax(z) by the log-sum-exp shift
+        self.P = e / total  # softmax(z), kept: backward reuses it
+        self.pred, self.labels, self.target = z, labels, target
+        if labels is not None:
+            return float(-logp[np.arange(m), labels].sum() / m)
+        return float(-(target * logp).sum() / m)
+
+    def _check_target(self, z: np.ndarray, target) -> tuple:
+        """Return ``(labels, None)`` or ``(None, rows)`` after checking ``target``."""
+        m, K = z.shape
         if (
             isinstance(target, np.ndarray)
             and np.issubdtype(target.dtype, np.integer)
@@ -186,8 +200,7 @@ class SoftmaxCrossEntropyLoss(Loss):
                     f"labels in target must lie in [0, {K}) for pred with K={K} classes, "
                     f"got values from {target.min()} to {target.max()}"
                 )
-            self.pred, self.labels, self.target = z, target, None
-            return float(-logp[np.arange(m), target].sum() / m)
+            return target, None
         if isinstance(target, np.ndarray) and target.ndim == 1:
             raise TypeError(
                 f"target of shape {target.shape} must hold integer labels, got dtype "
@@ -203,13 +216,12 @@ class SoftmaxCrossEntropyLoss(Loss):
                 f"target rows must sum to 1 (one-hot or probabilities); "
                 f"row {worst} sums to {sums[worst]:.6g}"
             )
-        self.pred, self.labels, self.target = z, None, target
-        return float(-(target * logp).sum() / m)
+        return None, target
 
     def backward(self) -> np.ndarray:
-        z = require_forward(self, "pred")
-        m = z.shape[0]
-        dZ = softmax(z)  # (m, K)
+        require_forward(self, "pred")
+        m = self.P.shape[0]
+        dZ = self.P.copy()  # softmax(z) from forward, (m, K)
         if self.labels is not None:
             dZ[np.arange(m), self.labels] -= 1  # softmax − one_hot(labels)
         else:

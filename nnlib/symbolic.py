@@ -89,9 +89,10 @@ def to_numpy(M: sp.Matrix, subs: dict) -> np.ndarray:
     """Evaluate a symbolic matrix at numeric values ``subs`` (symbol -> number) as float64.
 
     Shapes: (r, c) -> ndarray (r, c). Lets a chapter compare the sympy formula with
-    nnlib's numbers on the same inputs.
+    nnlib's numbers on the same inputs. Every symbol of ``M`` should be in ``subs``
+    (``xreplace`` swaps symbols for numbers without re-simplifying, which is fast).
     """
-    return np.array(sp.Matrix(M).subs(subs).evalf(), dtype=np.float64)
+    return np.array(sp.Matrix(M).xreplace(subs).evalf(), dtype=np.float64)
 
 
 def substitutions(M: sp.Matrix, values) -> dict:
