@@ -6,11 +6,12 @@ output *is* the next Linear's input, so for widths n_0, ..., n_L the bytes kept 
 
     itemsize · m · (n_0 + n_1 + ... + n_{L-1})
 
-(plus what the loss keeps: the logits and their softmax, 2 · m · n_L). This script trains the 784-128-10
-network on the digits for a few steps and reports, per batch size: the formula, the
-bytes nnlib actually keeps (unique arrays from ``saved_for_backward()``), and the peak
-of numpy allocations during one step as measured by ``tracemalloc`` (which also counts
-the temporaries: pre-activations, gradients and the input gradient).
+(plus what the loss keeps: the logits and their softmax, 2 · m · n_L). This script
+trains the 784-128-10 network on the digits for a few steps and reports, per batch
+size: the formula, the bytes nnlib actually keeps (unique arrays from
+``saved_for_backward()``), the peak of numpy allocations during one step above the
+resting state, as measured by ``tracemalloc`` (the new kept arrays plus the
+temporaries: pre-activations and gradients), and the bytes of the parameters.
 
 Usage: ``python benchmarks/memory.py``
 """

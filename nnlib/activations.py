@@ -126,7 +126,7 @@ class ReLU(_Elementwise):
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         A = self._check_upstream(dA)
-        return np.where(A > 0, dA, 0).astype(dA.dtype, copy=False)
+        return dA * (A > 0)  # dA ⊙ [Z > 0]; the bool mask keeps dA's dtype
 
 
 class Tanh(_Elementwise):

@@ -30,6 +30,9 @@ class Module:
     * ``backward(dY)`` takes dL/d(output), **adds** the parameter gradients into
       the ``d``-prefixed attributes (so a parameter used twice gets the sum), and
       returns dL/d(input). Calling it before ``forward`` raises ``RuntimeError``.
+      (:meth:`Linear.backward` also takes ``input_grad=False``, which skips
+      dL/d(input): the first layer of a network never needs it, and
+      :func:`nnlib.fit` saves that matrix product, as PyTorch does.)
     * ``parameters()`` yields ``(param, grad)`` pairs; ``zero_grad()`` resets grads.
     """
 
@@ -153,10 +156,10 @@ class Linear(Module):
         Z += self.b  # broadcast (n_out,) over the m rows
         return Z
 
-    def backward(self, dZ: np.ndarray) -> np.ndarray:
+    def backward(self, dZ: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Accumulate ``dW += Xᵀ dZ``, ``db += 1ᵀ dZ``; return ``dX = dZ Wᵀ``.
 
-        Shapes: dZ (m, n_out) -> dX (m, n_in).
+        Shapes: dZ (m, n_out) -> dX (m, n_in); ``None`` with ``input_grad=False``.
         """
         X = require_forward(self, "X")
         float_array(dZ, "dZ", ndim=2)
@@ -168,6 +171,8 @@ class Linear(Module):
         same_dtype(dZ, "dZ", self.W, "W")
         self.dW += X.T @ dZ  # (n_in, m) @ (m, n_out) -> (n_in, n_out)
         self.db += dZ.sum(axis=0)  # (m, n_out) -> (n_out,)
+        if not input_grad:
+            return None
         return dZ @ self.W.T  # (m, n_out) @ (n_out, n_in) -> (m, n_in)
 
     def named_parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:

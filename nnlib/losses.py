@@ -173,12 +173,13 @@ class SoftmaxCrossEntropyLoss(Loss):
         shifted = z - z.max(axis=1, keepdims=True)  # (m, K), every entry <= 0: no overflow
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)  # (m, 1), in [1, K]
-        logp = shifted - np.log(total)  # log softmax(z) by the log-sum-exp shift
-        self.P = e / total  # softmax(z), kept: backward reuses it
+        log_total = np.log(total)  # log p_ij = shifted_ij − log_total_i (log-sum-exp)
+        e /= total
+        self.P = e  # softmax(z), kept: backward reuses it
         self.pred, self.labels, self.target = z, labels, target
-        if labels is not None:
-            return float(-logp[np.arange(m), labels].sum() / m)
-        return float(-(target * logp).sum() / m)
+        if labels is not None:  # −log p at each row's label, without forming all of log p
+            return float((log_total.sum() - shifted[np.arange(m), labels].sum()) / m)
+        return float(-(target * (shifted - log_total)).sum() / m)
 
     def _check_target(self, z: np.ndarray, target) -> tuple:
         """Return ``(labels, None)`` or ``(None, rows)`` after checking ``target``."""

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .layers import Module
+from .layers import Linear, Module
 
 
 class Sequential(Module):
@@ -51,11 +51,23 @@ class Sequential(Module):
             X = module.forward(X)
         return X
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        """Run every module's backward in reverse order; return dL/dX."""
-        for module in reversed(self.modules):
+    def backward(self, dY: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Run every module's backward in reverse order; return dL/dX.
+
+        With ``input_grad=False``, ``None`` is returned, and a first module that is a
+        :class:`Linear` skips its product ``dX = dZ Wᵀ``: every parameter gradient is
+        the same, one matrix product fewer (training never needs dL/dX).
+        """
+        for module in reversed(self.modules[1:]):
             dY = module.backward(dY)
-        return dY
+        first = self.modules[0]
+        if input_grad:
+            return first.backward(dY)
+        if isinstance(first, Linear):
+            first.backward(dY, input_grad=False)
+        else:
+            first.backward(dY)
+        return None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The network's output for ``X`` (the forward pass, for inference)."""

@@ -13,6 +13,7 @@ import numpy as np
 from ._validate import float_array
 from .layers import Module
 from .losses import Loss
+from .model import Sequential
 from .optim import SGD
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -59,7 +60,10 @@ def fit(
     """Train ``model`` by minibatch gradient descent and return the history.
 
     Each epoch draws a new permutation of the rows from ``rng``, then for each
-    minibatch: ``zero_grad``, forward, loss, backward, ``optimizer.step()``.
+    minibatch: ``zero_grad``, forward, loss, backward, ``optimizer.step()``. The
+    backward pass skips the gradient with respect to the data, which training never
+    uses: ``fit`` calls ``model.backward(dY, input_grad=False)`` when ``model`` is a
+    :class:`~nnlib.model.Sequential`, and ``model.backward(dY)`` otherwise.
 
     Shapes: X (m, n_in); y with the rows of X, in the form ``loss`` expects.
 
@@ -98,7 +102,10 @@ def fit(
             optimizer.zero_grad()
             out = model.forward(X[idx])
             total += loss.forward(out, y[idx]) * len(idx)
-            model.backward(loss.backward())
+            if isinstance(model, Sequential):
+                model.backward(loss.backward(), input_grad=False)  # dL/dX is never used
+            else:
+                model.backward(loss.backward())
             optimizer.step()
         history["loss"].append(total / m)
         if metrics:

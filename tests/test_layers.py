@@ -371,3 +371,17 @@ def test_bad_init_is_refused():
 def test_bad_dtype_is_refused(dtype):
     with pytest.raises(TypeError, match=r"dtype must be float32 or float64"):
         Linear(2, 3, rng=np.random.default_rng(0), dtype=dtype)
+
+
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    """input_grad=False skips dX = dZ Wᵀ (returns None) and changes nothing else."""
+    rng = np.random.default_rng(5)
+    X, dZ = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    full = Linear(3, 2, rng=np.random.default_rng(0))
+    skip = Linear(3, 2, rng=np.random.default_rng(0))
+    full.forward(X)
+    skip.forward(X)
+    assert full.backward(dZ) is not None
+    assert skip.backward(dZ, input_grad=False) is None
+    np.testing.assert_array_equal(skip.dW, full.dW)
+    np.testing.assert_array_equal(skip.db, full.db)

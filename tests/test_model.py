@@ -394,3 +394,22 @@ def test_wrong_input_width_names_the_layer_shapes():
 def test_backward_before_forward_raises():
     with pytest.raises(RuntimeError, match=r"Linear.backward called before forward"):
         make_net().backward(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("first", ["linear", "activation"])
+def test_sequential_backward_without_the_input_gradient(first):
+    """Same parameter gradients, None returned, whatever the first module is."""
+    def build():
+        rng = np.random.default_rng(0)
+        layers = [Linear(3, 4, rng=rng), ReLU(), Linear(4, 2, rng=rng)]
+        return Sequential(*([Tanh()] + layers if first == "activation" else layers))
+
+    X = np.random.default_rng(1).standard_normal((5, 3))
+    dY = np.random.default_rng(2).standard_normal((5, 2))
+    full, skip = build(), build()
+    full.forward(X)
+    skip.forward(X)
+    assert full.backward(dY).shape == X.shape
+    assert skip.backward(dY, input_grad=False) is None
+    for (_, g_full), (_, g_skip) in zip(full.parameters(), skip.parameters(), strict=True):
+        np.testing.assert_array_equal(g_skip, g_full)

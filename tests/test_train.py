@@ -260,3 +260,12 @@ def test_fit_refuses_a_non_generator_rng(rng):
     net, loss, opt, X, y = fit_args()
     with pytest.raises(TypeError, match=r"rng must be a numpy Generator"):
         fit(net, loss, opt, X, y, epochs=1, batch_size=2, rng=rng)
+
+
+def test_fit_trains_a_bare_module_too():
+    """A model need not be a Sequential: a single Linear fits a line (y = 2x + 1)."""
+    x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    layer = Linear(1, 1, rng=np.random.default_rng(0))
+    fit(layer, MSELoss(), SGD(layer.parameters(), lr=0.5), x, 2 * x + 1,
+        epochs=200, batch_size=20, rng=np.random.default_rng(1))
+    np.testing.assert_allclose([layer.W[0, 0], layer.b[0]], [2.0, 1.0], atol=1e-6)
