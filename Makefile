@@ -38,6 +38,7 @@ book: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.kernel_name=python3 \
+		--ExecutePreprocessor.record_timing=False \
 		--ExecutePreprocessor.timeout=300 $(NB)
 
 # As root (a container), Jupyter refuses to start without --allow-root.

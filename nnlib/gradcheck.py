@@ -117,6 +117,9 @@ def gradient_errors(
       ``loss(module(X), target)``. Checks the whole chain.
     * ``gradient_errors(loss, pred, target)``: the scalar is ``loss(pred, target)``.
 
+    Shapes: X (m, n_in) float64 (or pred (m, k) for a loss); dY of the module's
+    output shape; target as the loss expects -> dict of floats.
+
     Returns ``{"X": err, "<param name>": err, ...}`` (parameters named as in
     ``named_parameters``; the input is called ``"X"``, or ``"pred"`` for a loss).
     The module's gradients are reset with ``zero_grad()`` first, and again on exit.
@@ -175,6 +178,8 @@ def gradcheck(
     eps: float = 1e-6,
 ) -> float:
     """The largest relative error of :func:`gradient_errors` (same arguments).
+
+    Shapes: as :func:`gradient_errors` -> float.
 
     Use it as ``assert gradcheck(layer, X) < 1e-7``. It returns instead of printing,
     so a test or a chapter can assert on it.

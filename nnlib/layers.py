@@ -34,15 +34,27 @@ class Module:
       dL/d(input): the first layer of a network never needs it, and
       :func:`nnlib.fit` saves that matrix product, as PyTorch does.)
     * ``parameters()`` yields ``(param, grad)`` pairs; ``zero_grad()`` resets grads.
+
+    Shapes: ``dX`` always has the shape of the module's input ``X``, and each
+    gradient the shape of its parameter.
     """
 
     #: Names of the attributes that ``forward`` fills for ``backward``.
     saved_names: tuple[str, ...] = ()
 
     def forward(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Return the module's output for ``X`` and keep what ``backward`` needs.
+
+        Shapes: X (m, n_in) -> output (m, n_out), rows as samples.
+        """
         raise NotImplementedError
 
     def backward(self, dY: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Add the parameter gradients for the upstream ``dY`` = dL/d(output); return dL/dX.
+
+        Shapes: dY (m, n_out), the shape of the last output -> dX (m, n_in).
+        Raises ``RuntimeError`` if ``forward`` has not run.
+        """
         raise NotImplementedError
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

@@ -25,7 +25,11 @@ from .activations import sigmoid
 
 
 class Loss:
-    """Base class: ``forward(pred, target) -> float`` and ``backward() -> dpred``."""
+    """Base class: ``forward(pred, target) -> float`` and ``backward() -> dpred``.
+
+    Shapes: pred (m, k); target as each loss documents; backward -> (m, k), pred's
+    shape and dtype.
+    """
 
     def __init__(self) -> None:
         self.pred: np.ndarray | None = None
@@ -35,9 +39,18 @@ class Loss:
         return self.forward(pred, target)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:  # pragma: no cover
+        """Return the loss, the mean over the m rows, as a Python float; keep the inputs.
+
+        Shapes: pred (m, k), target as the class documents -> float.
+        """
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:  # pragma: no cover - abstract
+        """Return dL/d(pred) for the last ``forward`` (it carries the 1/m of the mean).
+
+        Shapes: -> (m, k), the shape and dtype of ``pred``. Raises ``RuntimeError``
+        if ``forward`` has not run.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:

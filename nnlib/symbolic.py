@@ -31,7 +31,7 @@ def matrix(name: str, rows: int, cols: int, **assumptions) -> sp.Matrix:
 
 
 def vector(name: str, n: int, **assumptions) -> sp.Matrix:
-    """A column vector ``(n, 1)`` of symbols ``name_{i}`` (1-based)."""
+    """A column vector of symbols ``name_{i}`` (1-based). Shapes: -> (n, 1)."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     assumptions.setdefault("real", True)
@@ -39,12 +39,12 @@ def vector(name: str, n: int, **assumptions) -> sp.Matrix:
 
 
 def ones(m: int) -> sp.Matrix:
-    """The column of ones ``1`` of shape (m, 1), so that ``1 * bᵀ`` repeats a row."""
+    """The column of ones ``1``, so that ``1 * bᵀ`` repeats a row. Shapes: -> (m, 1)."""
     return sp.ones(m, 1)
 
 
 def sum_entries(M: sp.Matrix) -> sp.Expr:
-    """Σ of all entries of a matrix (a scalar expression)."""
+    """Σ of all entries of a matrix. Shapes: (r, c) -> scalar expression."""
     return sp.Add(*M)
 
 
@@ -64,6 +64,8 @@ def grad(expr: sp.Expr, M: sp.Matrix) -> sp.Matrix:
 
 def assert_equal(a, b, msg: str = "") -> None:
     """Assert that two expressions (or matrices of the same shape) are identical.
+
+    Shapes: scalar and scalar, or (r, c) and (r, c).
 
     The difference is simplified to zero entry by entry; otherwise an
     ``AssertionError`` shows the first entry that does not vanish.
@@ -96,7 +98,10 @@ def to_numpy(M: sp.Matrix, subs: dict) -> np.ndarray:
 
 
 def substitutions(M: sp.Matrix, values) -> dict:
-    """``{symbol: value}`` pairing each entry of ``M`` with the entry of an array ``values``."""
+    """``{symbol: value}`` pairing each entry of ``M`` with the entry of ``values``.
+
+    Shapes: M (r, c) and values (r, c) -> dict of r·c entries.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.shape != M.shape:
         raise ValueError(f"values must have the shape of M, {M.shape}, got {values.shape}")
