@@ -34,6 +34,13 @@ def float_array(x, name: str, *, ndim: int | None = None, finite: bool = False) 
     return x
 
 
+def number_or_float_array(x, name: str) -> np.ndarray:
+    """A Python number becomes a float64 array (``sigmoid(0.0)`` works); arrays are checked."""
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        return np.asarray(x, dtype=np.float64)
+    return float_array(x, name)
+
+
 def same_dtype(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
     """Refuse to mix float32 and float64 (nnlib never upcasts silently)."""
     if a.dtype != b.dtype:

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array, require_forward, same_dtype, same_shape
+from ._validate import (
+    float_array,
+    number_or_float_array,
+    require_forward,
+    same_dtype,
+    same_shape,
+)
 from .layers import Module
-
-
-def _as_float_array(z, name: str = "z") -> np.ndarray:
-    """Python numbers become float64 arrays (``sigmoid(0.0)`` works); arrays are checked."""
-    if isinstance(z, int | float) and not isinstance(z, bool):
-        return np.asarray(z, dtype=np.float64)
-    return float_array(z, name)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -42,14 +41,14 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         z >= 0:  1 / (1 + e^(−z))
         z <  0:  e^(z) / (1 + e^(z))      (the same value, rewritten)
     """
-    z = _as_float_array(z)
+    z = number_or_float_array(z, "z")
     e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
     """Rectified linear unit ``max(z, 0)``, element-wise. Shapes: any -> same."""
-    z = _as_float_array(z)
+    z = number_or_float_array(z, "z")
     return np.maximum(z, 0)
 
 
@@ -63,7 +62,7 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     Subtracting the row maximum leaves the result unchanged (softmax is invariant
     to adding a constant to every logit) and makes every ``exp`` at most 1.
     """
-    z = _as_float_array(z)
+    z = number_or_float_array(z, "z")
     with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
         shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -74,7 +73,7 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
     Shapes: (m, K) -> (m, K); each row of the result is a probability vector.
     """
-    z = _as_float_array(z)
+    z = number_or_float_array(z, "z")
     with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
         e = np.exp(z - z.max(axis=axis, keepdims=True))  # every entry in (0, 1]
     e /= e.sum(axis=axis, keepdims=True)
