@@ -3,7 +3,13 @@
 Columns, per dtype and batch size. Each implementation is timed as the median of
 ``--repeat`` steps after a warm-up; the four implementations are timed in turn, and
 that is done ``--rounds`` times: the table shows the median over the rounds, so that
-a burst of load on a shared machine hits all columns alike and is voted out.
+a burst of load on a shared machine hits all columns alike and is voted out. The
+ratios are paired: nnlib's time divided by the other column's time *of the same
+round*, then the median (and the quartiles, for the bound) over the rounds. Every
+round builds each implementation anew, with newly allocated arrays: where an array
+lands in memory has been seen to change a product's time by 10 % and more on a
+shared machine, and one allocation kept for all rounds would carry its luck into
+the whole column.
 
 * ``nnlib``: ``zero_grad``, ``forward``, loss, ``backward``, ``step`` through nnlib's API,
   exactly as :func:`nnlib.fit` runs it (the backward skips dL/dX, which training
@@ -17,7 +23,8 @@ a burst of load on a shared machine hits all columns alike and is voted out.
   numpy and PyTorch compute only five of them, a ratio to the bound below 1 is
   possible.
 
-Usage: ``python benchmarks/train_step.py [--repeat N] [--rounds R] [--threads T]``
+Usage: ``python benchmarks/train_step.py [--repeat N] [--rounds R] [--threads T]
+[--batch M ...] [--dtype float32|float64 ...]``
 """
 
 from __future__ import annotations
@@ -153,6 +160,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="timed steps per cell")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per cell")
     parser.add_argument("--threads", type=int, default=threads_in_use())
+    parser.add_argument("--batch", type=int, nargs="+", default=[32, 128, 512], help="batch sizes")
+    parser.add_argument(
+        "--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"]
+    )
     args = parser.parse_args()
 
     print(machine_header())
@@ -160,8 +171,10 @@ def main() -> None:
         import torch
 
         print(f"torch {torch.__version__}, {args.threads} thread(s)")
+        has_torch = True
     except ImportError:
         print("torch not installed: the torch column is skipped (pip install torch==2.13.0)")
+        has_torch = False
     print()
     print(
         f"time per training step, milliseconds (median of {args.repeat} steps after a "
@@ -169,28 +182,34 @@ def main() -> None:
     )
     header = (
         f"{'dtype':8} {'batch':>5} {'nnlib':>8} {'numpy':>8} {'torch':>8} {'bound':>8} "
-        f"{'nnlib/torch':>11} {'nnlib/bound':>11}"
+        f"{'nnlib/torch':>11} {'nnlib/bound':>11} {'(quartiles)':>11}"
     )
     print(header)
     print("-" * len(header))
-    for dtype in (np.float32, np.float64):
-        for m in (32, 128, 512):
-            steps = {
-                "nnlib": nnlib_step(m, dtype),
-                "numpy": numpy_step(m, dtype),
-                "torch": torch_step(m, dtype, args.threads),
-                "bound": bound_step(m, dtype),
-            }
-            times = {name: [] for name, fn in steps.items() if fn is not None}
+    for dtype in (np.dtype(name).type for name in args.dtype):
+        for m in args.batch:
+            builders = {"nnlib": nnlib_step, "numpy": numpy_step, "bound": bound_step}
+            if has_torch:
+                builders["torch"] = lambda m, dtype: torch_step(m, dtype, args.threads)
+            times = {name: [] for name in builders}
             for _ in range(args.rounds):
-                for name in times:
-                    times[name].append(median_time(steps[name], repeat=args.repeat))
+                for name, build in builders.items():
+                    step = build(m, dtype)  # new arrays every round: see the docstring
+                    times[name].append(median_time(step, repeat=args.repeat, warmup=10))
             t = {name: float(np.median(v)) for name, v in times.items()}
             t.setdefault("torch", float("nan"))
+            nnlib_times = np.array(times["nnlib"])
+            vs_torch = (
+                float(np.median(nnlib_times / np.array(times["torch"])))
+                if has_torch
+                else float("nan")
+            )
+            vs_bound = nnlib_times / np.array(times["bound"])  # one ratio per round
+            low, mid, high = np.percentile(vs_bound, [25, 50, 75])
             print(
                 f"{np.dtype(dtype).name:8} {m:5d} {t['nnlib'] * 1e3:8.3f} "
                 f"{t['numpy'] * 1e3:8.3f} {t['torch'] * 1e3:8.3f} {t['bound'] * 1e3:8.3f} "
-                f"{t['nnlib'] / t['torch']:11.2f} {t['nnlib'] / t['bound']:11.2f}"
+                f"{vs_torch:11.2f} {mid:11.2f} {f'{low:.2f}-{high:.2f}':>11}"
             )
 
 

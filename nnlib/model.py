@@ -34,15 +34,17 @@ class Sequential(Module):
                 raise TypeError(
                     f"modules[{i}] must be an nnlib Module, got {type(module).__name__}"
                 )
-            for j in range(i):
-                if modules[j] is module:
-                    # A module keeps what *one* forward pass needs (its input or
-                    # output); a second use would overwrite it before the first
-                    # backward, and its parameters would be stepped twice.
-                    raise ValueError(
-                        f"modules[{i}] is the same object as modules[{j}]: each position "
-                        f"needs its own instance, e.g. ReLU() twice rather than one ReLU reused"
-                    )
+        # A module keeps what *one* forward pass needs (its input or output); a second
+        # use would overwrite it before the first backward, and its parameters would be
+        # stepped twice. So every module may appear once, nested Sequentials included.
+        first_seen: dict[int, str] = {}
+        for where, module in _positions(modules):
+            if id(module) in first_seen:
+                raise ValueError(
+                    f"{where} is the same object as {first_seen[id(module)]}: each position "
+                    f"needs its own instance, e.g. ReLU() twice rather than one ReLU reused"
+                )
+            first_seen[id(module)] = where
         self.modules = list(modules)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -103,3 +105,12 @@ class Sequential(Module):
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(m) for m in self.modules)
         return f"Sequential(\n  {inner}\n)"
+
+
+def _positions(modules, prefix: str = "modules") -> Iterator[tuple[str, Module]]:
+    """Yield ``("modules[1].modules[0]", module)`` for every module, nested ones included."""
+    for i, module in enumerate(modules):
+        where = f"{prefix}[{i}]"
+        yield where, module
+        if isinstance(module, Sequential):
+            yield from _positions(module.modules, f"{where}.modules")

@@ -384,6 +384,27 @@ def test_one_module_in_two_places_is_refused():
         Sequential(Linear(2, 2, rng=rng), relu, Linear(2, 2, rng=rng), relu)
 
 
+def test_one_module_shared_with_a_nested_sequential_is_refused():
+    """The same check reaches into nested Sequentials, where the reuse is easier to miss."""
+    relu = ReLU()
+    rng = np.random.default_rng(0)
+    inner = Sequential(Linear(2, 2, rng=rng), relu)
+    with pytest.raises(
+        ValueError, match=r"modules\[1\] is the same object as modules\[0\]\.modules\[1\]"
+    ):
+        Sequential(inner, relu)
+    with pytest.raises(ValueError, match=r"modules\[1\] is the same object as modules\[0\]"):
+        Sequential(inner, inner)
+
+
+def test_nested_sequentials_of_distinct_modules_are_accepted():
+    rng = np.random.default_rng(0)
+    inner = Sequential(Linear(2, 3, rng=rng), ReLU())
+    net = Sequential(inner, Sequential(Linear(3, 1, rng=rng)))
+    assert net.forward(np.ones((4, 2))).shape == (4, 1)
+    assert len(list(net.parameters())) == 4
+
+
 def test_wrong_input_width_names_the_layer_shapes():
     with pytest.raises(
         ValueError, match=r"X must have shape \(m, 3\) to match W of shape \(3, 4\)"
