@@ -24,6 +24,10 @@ class Sequential(Module):
     """A chain of modules: ``Sequential(Linear(2, 4, rng=rng), ReLU(), Linear(4, 1, rng=rng))``.
 
     Shapes: X (m, n_in of the first module) -> output of the last module.
+
+    Each module object may appear once, nested Sequentials included: a module keeps
+    the values of one forward pass, so a reused one raises ``ValueError`` (build
+    ``ReLU()`` twice rather than reusing one).
     """
 
     def __init__(self, *modules: Module) -> None:
