@@ -1,19 +1,22 @@
 """Where the time of one nnlib training step goes: each phase inside the loop and alone.
 
 The training step of ``train_step.py`` (784-128-10 ReLU network, softmax
-cross-entropy, SGD, exactly as :func:`nnlib.fit` runs it) is cut into its ten
+cross-entropy, SGD, as :func:`nnlib.fit` runs it for each batch) is cut into its ten
 phases. Each phase is timed twice:
 
 * **in the loop**: inside a run of whole training steps, so it meets the caches as
-  training leaves them (the weights were just written by the SGD update, the
-  gradients by the two BLAS threads);
+  training leaves them (the weights rewritten by the previous SGD update, the
+  arrays the phase reads just written by the phase before, some by two BLAS threads);
 * **alone**: the same call repeated back to back on unchanged arrays, as the
   ``bound`` column of ``train_step.py`` times the matrix products.
 
-The difference between the two columns is what a step pays for its data moving
-between the cores, which no count of floating-point operations shows. Both, and
+The ratio of the two columns is what a phase pays for meeting its data where
+training leaves it, which no count of floating-point operations shows. Both, and
 the bound, are measured ``--rounds`` times in turn, each round on newly built
-arrays; the table shows the medians over the rounds.
+arrays. The times are medians over the rounds; ``loop/alone`` is paired (the two
+times of one round divided, then the median over the rounds). The sums add up the
+phases' medians: they are not a measured step time (``train_step.py`` measures that).
+The thread count is numpy's (set ``OPENBLAS_NUM_THREADS`` to change it).
 
 Usage: ``python benchmarks/step_profile.py [--batch M] [--dtype float32|float64]
 [--steps N] [--repeat R] [--rounds K]``
@@ -141,20 +144,28 @@ def main() -> None:
         rounds["bound"].append(median_time(bound, repeat=args.repeat, warmup=20))
     loop = {p: float(np.median([r[p] for r in rounds["loop"]])) for p in PHASES}
     single = {p: float(np.median([r[p] for r in rounds["alone"]])) for p in PHASES}
-    step = float(np.median(rounds["bound"]))
+    ratio = {
+        p: float(
+            np.median(
+                [lp[p] / al[p] for lp, al in zip(rounds["loop"], rounds["alone"], strict=True)]
+            )
+        )
+        for p in PHASES
+    }
     header = f"{'phase':20} {'in the loop':>12} {'alone':>8} {'loop/alone':>10}"
     print(f"microseconds (medians over {args.rounds} interleaved rounds)")
     print(header)
     print("-" * len(header))
     for phase in PHASES:
         print(
-            f"{phase:20} {loop[phase] * 1e6:12.1f} {single[phase] * 1e6:8.1f} "
-            f"{loop[phase] / single[phase]:10.2f}"
+            f"{phase:20} {loop[phase] * 1e6:12.1f} {single[phase] * 1e6:8.1f} {ratio[phase]:10.2f}"
         )
     print("-" * len(header))
     total_loop, total_alone = sum(loop.values()), sum(single.values())
     print(f"{'sum of the phases':20} {total_loop * 1e6:12.1f} {total_alone * 1e6:8.1f}")
-    print(f"{'the bound':20} {step * 1e6:12.1f}   (six matrix products back to back)")
+    print()
+    bound = float(np.median(rounds["bound"])) * 1e6
+    print(f"the bound, the six matrix products back to back: {bound:.1f} microseconds")
 
 
 if __name__ == "__main__":

@@ -12,18 +12,25 @@ shared machine, and one allocation kept for all rounds would carry its luck into
 the whole column.
 
 * ``nnlib``: ``zero_grad``, ``forward``, loss, ``backward``, ``step`` through nnlib's API,
-  exactly as :func:`nnlib.fit` runs it (the backward skips dL/dX, which training
-  never uses, as PyTorch does for an input that does not require a gradient);
+  as :func:`nnlib.fit` runs them for each batch (the backward skips dL/dX, which
+  training never uses, as PyTorch does for an input that does not require a
+  gradient; ``fit`` also gathers each batch ``X[idx]`` and adds up the losses, which
+  is left out here, as it is for the other columns);
 * ``numpy``: the same step hand-fused in plain numpy below (no checks, no modules);
 * ``torch``: PyTorch on the CPU with the same number of threads as numpy's BLAS,
-  if ``torch`` is installed (it is not a requirement: ``pip install torch==2.13.0`` or
-  the CPU build from PyPI's ``torch`` index adds the column);
+  if ``torch`` is installed (it is not a requirement: ``pip install torch==2.13.0``, or
+  the CPU build from PyTorch's own wheel index, adds the column);
 * ``bound``: the six matrix products alone (two forward, four backward, including
   dL/dX of the first layer), as the design's speed target defines it. Since nnlib,
   numpy and PyTorch compute only five of them, a ratio to the bound below 1 is
   possible.
 
-Usage: ``python benchmarks/train_step.py [--repeat N] [--rounds R] [--threads T]
+The thread count is numpy's: OpenBLAS reads ``OPENBLAS_NUM_THREADS`` (else
+``OMP_NUM_THREADS``, else it uses every core) when numpy is imported, and PyTorch is
+given the same number. Set the variable to change both, e.g.
+``OPENBLAS_NUM_THREADS=1 python benchmarks/train_step.py``.
+
+Usage: ``python benchmarks/train_step.py [--repeat N] [--rounds R]
 [--batch M ...] [--dtype float32|float64 ...]``
 """
 
@@ -149,40 +156,51 @@ def torch_step(m: int, dtype, threads: int):
 
 
 def threads_in_use() -> int:
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    """The BLAS threads numpy runs with, read as OpenBLAS reads them at import."""
+    for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(var):
             return int(os.environ[var])
     return os.cpu_count() or 1
+
+
+def paired(times: dict[str, list[float]], num: str, den: str) -> np.ndarray:
+    """One ratio per round: ``num``'s time over ``den``'s time measured in that round."""
+    return np.array(times[num]) / np.array(times[den])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200, help="timed steps per cell")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per cell")
-    parser.add_argument("--threads", type=int, default=threads_in_use())
     parser.add_argument("--batch", type=int, nargs="+", default=[32, 128, 512], help="batch sizes")
     parser.add_argument(
         "--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"]
     )
     args = parser.parse_args()
+    threads = threads_in_use()
 
     print(machine_header())
+    print(f"{threads} BLAS thread(s) (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else cores)")
     try:
         import torch
 
-        print(f"torch {torch.__version__}, {args.threads} thread(s)")
+        print(f"torch {torch.__version__}, {threads} thread(s)")
         has_torch = True
     except ImportError:
         print("torch not installed: the torch column is skipped (pip install torch==2.13.0)")
         has_torch = False
     print()
     print(
-        f"time per training step, milliseconds (median of {args.repeat} steps after a "
-        f"warm-up; median over {args.rounds} interleaved rounds)"
+        f"time per training step, milliseconds: median of {args.repeat} steps after a "
+        f"warm-up, then median over {args.rounds} interleaved rounds"
+    )
+    print(
+        "ratios: one per round (both times from the same round), median over the rounds; "
+        "[quartiles] for nnlib/bound"
     )
     header = (
-        f"{'dtype':8} {'batch':>5} {'nnlib':>8} {'numpy':>8} {'torch':>8} {'bound':>8} "
-        f"{'nnlib/torch':>11} {'nnlib/bound':>11} {'(quartiles)':>11}"
+        f"{'dtype':8} {'batch':>5} {'nnlib':>7} {'numpy':>7} {'torch':>7} {'bound':>7} "
+        f"{'nnlib/torch':>11} {'numpy/bound':>11} {'nnlib/bound':>18}"
     )
     print(header)
     print("-" * len(header))
@@ -190,26 +208,23 @@ def main() -> None:
         for m in args.batch:
             builders = {"nnlib": nnlib_step, "numpy": numpy_step, "bound": bound_step}
             if has_torch:
-                builders["torch"] = lambda m, dtype: torch_step(m, dtype, args.threads)
+                builders["torch"] = lambda m, dtype: torch_step(m, dtype, threads)
             times = {name: [] for name in builders}
             for _ in range(args.rounds):
                 for name, build in builders.items():
                     step = build(m, dtype)  # new arrays every round: see the docstring
                     times[name].append(median_time(step, repeat=args.repeat, warmup=10))
-            t = {name: float(np.median(v)) for name, v in times.items()}
+            t = {name: float(np.median(v)) * 1e3 for name, v in times.items()}
             t.setdefault("torch", float("nan"))
-            nnlib_times = np.array(times["nnlib"])
             vs_torch = (
-                float(np.median(nnlib_times / np.array(times["torch"])))
-                if has_torch
-                else float("nan")
+                float(np.median(paired(times, "nnlib", "torch"))) if has_torch else float("nan")
             )
-            vs_bound = nnlib_times / np.array(times["bound"])  # one ratio per round
-            low, mid, high = np.percentile(vs_bound, [25, 50, 75])
+            numpy_vs_bound = float(np.median(paired(times, "numpy", "bound")))
+            low, mid, high = np.percentile(paired(times, "nnlib", "bound"), [25, 50, 75])
             print(
-                f"{np.dtype(dtype).name:8} {m:5d} {t['nnlib'] * 1e3:8.3f} "
-                f"{t['numpy'] * 1e3:8.3f} {t['torch'] * 1e3:8.3f} {t['bound'] * 1e3:8.3f} "
-                f"{vs_torch:11.2f} {mid:11.2f} {f'{low:.2f}-{high:.2f}':>11}"
+                f"{np.dtype(dtype).name:8} {m:5d} {t['nnlib']:7.3f} {t['numpy']:7.3f} "
+                f"{t['torch']:7.3f} {t['bound']:7.3f} {vs_torch:11.2f} {numpy_vs_bound:11.2f} "
+                f"{f'{mid:.2f} [{low:.2f}-{high:.2f}]':>18}"
             )
 
 
