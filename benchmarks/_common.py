@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+import nnlib
+
 
 def blas_name() -> str:
     """The BLAS library numpy is linked against, as numpy reports it."""
@@ -37,3 +39,13 @@ def median_time(fn, *, repeat: int, warmup: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def digits_network(dtype, *, seed: int) -> nnlib.Sequential:
+    """The benchmarks' network: 784-128-10 with a ReLU, He-initialised from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return nnlib.Sequential(
+        nnlib.Linear(784, 128, rng=rng, dtype=dtype),
+        nnlib.ReLU(),
+        nnlib.Linear(128, 10, rng=rng, dtype=dtype),
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
-from _common import machine_header
+from _common import digits_network, machine_header
 
 import nnlib
 
@@ -45,12 +45,7 @@ def main() -> None:
     print("\none training step of the 784-128-10 ReLU network, float32, bytes in KiB")
     print(f"{'batch':>6} {'formula':>9} {'kept':>9} {'step peak':>10} {'parameters':>11}")
     for m in (32, 128, 512, 2048):
-        rng = np.random.default_rng(0)
-        model = nnlib.Sequential(
-            nnlib.Linear(784, 128, rng=rng, dtype=np.float32),
-            nnlib.ReLU(),
-            nnlib.Linear(128, 10, rng=rng, dtype=np.float32),
-        )
+        model = digits_network(np.float32, seed=0)
         loss = nnlib.SoftmaxCrossEntropyLoss()
         opt = nnlib.SGD(model.parameters(), lr=0.1)
         X = digits.X_train[:m].copy()

@@ -29,9 +29,7 @@ import time
 
 import numpy as np
 from _common import machine_header, median_time
-from train_step import N_HIDDEN, N_IN, N_OUT, bound_step, make_data, threads_in_use
-
-import nnlib
+from train_step import bound_step, nnlib_setup, threads_in_use
 
 PHASES = (
     "zero_grad",
@@ -47,22 +45,9 @@ PHASES = (
 )
 
 
-def build(m: int, dtype):
-    rng = np.random.default_rng(1)
-    model = nnlib.Sequential(
-        nnlib.Linear(N_IN, N_HIDDEN, rng=rng, dtype=dtype),
-        nnlib.ReLU(),
-        nnlib.Linear(N_HIDDEN, N_OUT, rng=rng, dtype=dtype),
-    )
-    loss = nnlib.SoftmaxCrossEntropyLoss()
-    opt = nnlib.SGD(model.parameters(), lr=0.1)
-    X, y = make_data(m, dtype)
-    return model, loss, opt, X, y
-
-
 def in_the_loop(m: int, dtype, steps: int) -> dict[str, float]:
     """Median seconds of each phase over ``steps`` whole training steps."""
-    model, loss, opt, X, y = build(m, dtype)
+    model, loss, opt, X, y = nnlib_setup(m, dtype)
     linear1, relu, linear2 = model.modules
     clock = time.perf_counter
     times = {phase: [] for phase in PHASES}
@@ -96,7 +81,7 @@ def in_the_loop(m: int, dtype, steps: int) -> dict[str, float]:
 
 def alone(m: int, dtype, repeat: int) -> dict[str, float]:
     """Median seconds of each phase repeated back to back on unchanged arrays."""
-    model, loss, opt, X, y = build(m, dtype)
+    model, loss, opt, X, y = nnlib_setup(m, dtype)
     linear1, relu, linear2 = model.modules
     Z1 = linear1.forward(X)
     A1 = relu.forward(Z1)

@@ -40,7 +40,7 @@ import argparse
 import os
 
 import numpy as np
-from _common import machine_header, median_time
+from _common import digits_network, machine_header, median_time
 
 import nnlib
 
@@ -55,16 +55,17 @@ def make_data(m: int, dtype, seed: int = 0):
     return X, y
 
 
-def nnlib_step(m: int, dtype):
-    rng = np.random.default_rng(1)
-    model = nnlib.Sequential(
-        nnlib.Linear(N_IN, N_HIDDEN, rng=rng, dtype=dtype),
-        nnlib.ReLU(),
-        nnlib.Linear(N_HIDDEN, N_OUT, rng=rng, dtype=dtype),
-    )
+def nnlib_setup(m: int, dtype):
+    """The nnlib network, loss, optimiser and one batch: ``(model, loss, opt, X, y)``."""
+    model = digits_network(dtype, seed=1)
     loss = nnlib.SoftmaxCrossEntropyLoss()
     opt = nnlib.SGD(model.parameters(), lr=LR)
     X, y = make_data(m, dtype)
+    return model, loss, opt, X, y
+
+
+def nnlib_step(m: int, dtype):
+    model, loss, opt, X, y = nnlib_setup(m, dtype)
 
     def step():
         opt.zero_grad()

@@ -15,7 +15,7 @@ import argparse
 import functools
 
 import numpy as np
-from _common import machine_header, median_time
+from _common import digits_network, machine_header, median_time
 
 import nnlib
 
@@ -23,12 +23,7 @@ M = 512
 
 
 def build(dtype):
-    rng = np.random.default_rng(0)
-    model = nnlib.Sequential(
-        nnlib.Linear(784, 128, rng=rng, dtype=dtype),
-        nnlib.ReLU(),
-        nnlib.Linear(128, 10, rng=rng, dtype=dtype),
-    )
+    model = digits_network(dtype, seed=0)
     digits = nnlib.load_digits(dtype=dtype)
     return model, digits.X_train[:M], digits.y_train[:M]
 
