@@ -113,7 +113,9 @@ def test_toc_has_no_duplicates():
 def test_front_and_back_matter_order():
     entries = [strip_suffix(e) for e in toc_entries()]
     assert entries[:2] == ["book/intro", "book/notation"]
-    assert entries[-3:] == ["book/glossary", "book/bibliography", "book/status"]
+    assert entries[-4:] == [
+        "book/ledger", "book/glossary", "book/bibliography", "book/status"
+    ]
 
 
 # ---------------------------------------------------------------- configuration
