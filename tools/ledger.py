@@ -58,7 +58,8 @@ EQUATION_KINDS = {
 
 # Why a kind of check does not apply: a short, fixed vocabulary the ledger counts.
 REASONS = {
-    "definition": "a definition or a forward formula: nothing to derive",
+    "definition": "a definition or a forward formula: nothing to derive or to measure; "
+    "the cells that compute it check it",
     "not-in-nnlib": "nnlib has no code that computes this formula",
     "numerical-method": "the formula is the numerical method itself; measuring it "
     "with itself would be circular",
