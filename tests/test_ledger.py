@@ -21,11 +21,12 @@ import ledger  # noqa: E402
 import ledger_page  # noqa: E402
 
 CHAPTERS = ledger.collect(ROOT)
+PROBLEMS = ledger.problems(CHAPTERS)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[ch.stem for ch in CHAPTERS])
 def test_every_equation_of_the_chapter_is_bound_to_its_checks(chapter):
-    found = [p for p in ledger.problems(CHAPTERS) if p.startswith(f"{chapter.stem}:")]
+    found = [p for p in PROBLEMS if p.startswith(f"{chapter.stem}:")]
     assert not found, "\n".join(found)
 
 

@@ -29,6 +29,7 @@ the page ``book/ledger`` from :func:`collect`, so the page cannot drift from the
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -247,11 +248,15 @@ def _check(chapter: str, ref: str) -> Check:
 
 def _asserting_names(cells: list[dict]) -> set[str]:
     """Functions defined in the notebook whose body asserts (directly or by a call)."""
+    key = tuple(source(c) for c in cells if c["cell_type"] == "code")
+    return _asserting_names_of(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _asserting_names_of(sources: tuple[str, ...]) -> frozenset[str]:
     defs: dict[str, ast.AST] = {}
-    for c in cells:
-        if c["cell_type"] != "code":
-            continue
-        tree = _parse(source(c))
+    for src in sources:
+        tree = _parse(src)
         if tree is None:
             continue
         for node in ast.walk(tree):
@@ -265,9 +270,10 @@ def _asserting_names(cells: list[dict]) -> set[str]:
             if name not in names and _asserts(node, names):
                 names.add(name)
                 changed = True
-    return names
+    return frozenset(names)
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(src: str) -> ast.AST | None:
     # Cells may hold IPython syntax (%magic); drop those lines before parsing.
     lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
