@@ -49,26 +49,32 @@ class Node:
     scalar); ``grad`` has the shape of ``value`` once :meth:`backward` has run, else
     is ``None``.
 
-    A leaf is made directly, ``Node(W, name="W")``; every other node by an operation
+    A leaf is made directly, ``Node(W, name="W")``; ``Node(X, constant=True)`` marks
+    data that needs no gradient (its ``grad`` stays ``None``, so it may serve several
+    graphs). Every other node is made by an operation
     of this module (``A @ B``, ``A + B``, ``A - B``, ``A * B`` and ``c * A`` with a
     number ``c`` call :func:`matmul`, :func:`add`, :func:`sub`, :func:`mul` and
     :func:`scale`).
     """
 
-    def __init__(self, value, *, name: str = "") -> None:
+    def __init__(self, value, *, name: str = "", constant: bool = False) -> None:
         value = _as_float_array(value, "value")
         if not np.isfinite(value).all():
             bad = int(value.size - np.count_nonzero(np.isfinite(value)))
             raise ValueError(f"value contains {bad} non-finite value(s) (nan or inf)")
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__}")
+        if not isinstance(constant, bool):
+            raise TypeError(f"constant must be True or False, got {type(constant).__name__}")
         self.value = value
         self.name = name
         self.op = "leaf"
         self.parents: tuple[Node, ...] = ()
         self.grad: np.ndarray | None = None
-        self._vjp: VJP | None = None
-        self._jvp: JVP | None = None
+        self.vjp: VJP | None = None
+        self.jvp: JVP | None = None
+        self.saved: tuple[np.ndarray, ...] = ()
+        self.constant = constant
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -109,7 +115,7 @@ class Node:
                 f"backward starts from a scalar loss of shape (), got a node of shape "
                 f"{self.shape}; reduce it first, e.g. with mean(node) or sum_entries(node)"
             )
-        order = topological_order(self)
+        order = [n for n in topological_order(self) if not n.constant]
         used = [n for n in order if n.grad is not None]
         if used:
             raise RuntimeError(
@@ -121,10 +127,11 @@ class Node:
             node.grad = np.zeros_like(node.value)
         self.grad = np.ones_like(self.value)
         for node in reversed(order):  # the root first, every leaf last
-            if node._vjp is None:
+            if node.vjp is None:
                 continue
-            for parent, g in zip(node.parents, node._vjp(node.grad), strict=True):
-                parent.grad += g  # add, never assign: a node used twice gets both
+            for parent, g in zip(node.parents, node.vjp(node.grad), strict=True):
+                if not parent.constant:
+                    parent.grad += g  # add, never assign: a node used twice gets both
 
     def zero_grad(self) -> None:
         """Clear ``grad`` (back to ``None``) on every node of the graph below this one."""
@@ -160,12 +167,17 @@ def topological_order(root: Node) -> list[Node]:
 
 
 def kept_bytes(root: Node) -> int:
-    """Bytes of every value the graph keeps for ``backward`` (the tape).
+    """Bytes the graph keeps for ``backward`` (the tape): every value, leaves included,
+    and every array an operation saved for its VJP (``node.saved``), each array once.
 
-    Shapes: none -> int. Every node's value is kept, since each VJP may read its
-    inputs or its output; the chapter compares this with *ReLU and mean squared error*.
+    Shapes: none -> int. The chapter compares this with *ReLU and mean squared error*
+    and with a measurement by ``tracemalloc``.
     """
-    return sum(node.value.nbytes for node in topological_order(root))
+    arrays: dict[int, np.ndarray] = {}
+    for node in topological_order(root):
+        for a in (node.value, *node.saved):
+            arrays[id(a)] = a
+    return int(np.sum([a.nbytes for a in arrays.values()], dtype=np.int64))
 
 
 def jvp(root: Node, tangents: dict[Node, np.ndarray]) -> np.ndarray:
@@ -179,7 +191,7 @@ def jvp(root: Node, tangents: dict[Node, np.ndarray]) -> np.ndarray:
     order = topological_order(root)
     dots: dict[int, np.ndarray] = {}
     for node in order:
-        if node._jvp is None:
+        if node.jvp is None:
             t = tangents.get(node)
             if t is None:
                 t = np.zeros_like(node.value)
@@ -189,7 +201,7 @@ def jvp(root: Node, tangents: dict[Node, np.ndarray]) -> np.ndarray:
                 )
             dots[id(node)] = np.asarray(t, dtype=node.value.dtype)
         else:
-            dots[id(node)] = node._jvp([dots[id(p)] for p in node.parents])
+            dots[id(node)] = node.jvp([dots[id(p)] for p in node.parents])
     return dots[id(root)]
 
 
@@ -226,10 +238,30 @@ def _same_dtype(op: str, *nodes: Node) -> None:
         )
 
 
-def _make(op: str, value: np.ndarray, parents: tuple[Node, ...], vjp: VJP, jvp_: JVP) -> Node:
+def operation(
+    op: str,
+    value: np.ndarray,
+    inputs: tuple[Node, ...],
+    vjp: VJP,
+    jvp: JVP,
+    saved: tuple[np.ndarray, ...] = (),
+) -> Node:
+    """The output node of an operation: how every operation here is built, and how a
+    reader adds one.
+
+    Shapes: ``value`` the output array; ``vjp(G)`` takes the upstream ``G`` of the
+    value's shape and returns one array per input, each of that input's shape;
+    ``jvp(tangents)`` takes one tangent per input and returns the output's tangent;
+    ``saved`` lists any extra arrays the VJP reads (counted by :func:`kept_bytes`).
+    """
+    if not isinstance(op, str) or not op:
+        raise TypeError(f"op must be a non-empty str, got {op!r}")
+    inputs = tuple(_node(x, f"inputs[{i}]") for i, x in enumerate(inputs))
+    if not (callable(vjp) and callable(jvp)):
+        raise TypeError("vjp and jvp must be callables")
     out = Node.__new__(Node)  # an operation's output: its inputs were checked already
-    out.value, out.name, out.grad = value, "", None
-    out.op, out.parents, out._vjp, out._jvp = op, parents, vjp, jvp_
+    out.value, out.name, out.grad, out.constant = value, "", None, False
+    out.op, out.parents, out.vjp, out.jvp, out.saved = op, inputs, vjp, jvp, tuple(saved)
     return out
 
 
@@ -246,7 +278,7 @@ def matmul(A: Node, B: Node) -> Node:
         raise ValueError(f"matmul needs A (m, n) and B (n, k), got A {A.shape} and B {B.shape}")
     _same_dtype("matmul", A, B)
     a, b = A.value, B.value
-    return _make(
+    return operation(
         "matmul",
         a @ b,  # (m, n) @ (n, k)
         (A, B),
@@ -264,7 +296,7 @@ def add_bias(Z: Node, b: Node) -> Node:
     if Z.value.ndim != 2 or b.shape != (Z.shape[1],):
         raise ValueError(f"add_bias needs Z (m, n) and b (n,), got Z {Z.shape} and b {b.shape}")
     _same_dtype("add_bias", Z, b)
-    return _make(
+    return operation(
         "add_bias",
         Z.value + b.value,
         (Z, b),
@@ -286,14 +318,14 @@ def add(A: Node, B: Node) -> Node:
     """``A + B``; VJP ``(G, G)``. Shapes: A and B the same shape -> that shape."""
     A, B = _node(A, "A"), _node(B, "B")
     _same_shape("add", A, B)
-    return _make("add", A.value + B.value, (A, B), lambda G: (G, G), lambda t: t[0] + t[1])
+    return operation("add", A.value + B.value, (A, B), lambda G: (G, G), lambda t: t[0] + t[1])
 
 
 def sub(A: Node, B: Node) -> Node:
     """``A − B``; VJP ``(G, −G)``. Shapes: A and B the same shape -> that shape."""
     A, B = _node(A, "A"), _node(B, "B")
     _same_shape("sub", A, B)
-    return _make("sub", A.value - B.value, (A, B), lambda G: (G, -G), lambda t: t[0] - t[1])
+    return operation("sub", A.value - B.value, (A, B), lambda G: (G, -G), lambda t: t[0] - t[1])
 
 
 def mul(A: Node, B: Node) -> Node:
@@ -301,7 +333,7 @@ def mul(A: Node, B: Node) -> Node:
     A, B = _node(A, "A"), _node(B, "B")
     _same_shape("mul", A, B)
     a, b = A.value, B.value
-    return _make(
+    return operation(
         "mul", a * b, (A, B), lambda G: (G * b, G * a), lambda t: t[0] * b + a * t[1]
     )
 
@@ -315,12 +347,14 @@ def scale(A: Node, c: float) -> Node:
     if not np.isfinite(c):
         raise ValueError(f"c must be finite, got {c}")
     k = A.value.dtype.type(c)
-    return _make("scale", k * A.value, (A,), lambda G: (k * G,), lambda t: k * t[0])
+    return operation("scale", k * A.value, (A,), lambda G: (k * G,), lambda t: k * t[0])
 
 
 def _elementwise(op: str, Z: Node, value: np.ndarray, local: np.ndarray) -> Node:
     # local = the derivative of the activation at Z, element by element
-    return _make(op, value, (Z,), lambda G: (G * local,), lambda t: t[0] * local)
+    return operation(
+        op, value, (Z,), lambda G: (G * local,), lambda t: t[0] * local, saved=(local,)
+    )
 
 
 def relu(Z: Node) -> Node:
@@ -352,12 +386,13 @@ def sum_entries(A: Node) -> Node:
     """
     A = _node(A, "A")
     ones = np.ones_like(A.value)
-    return _make(
+    return operation(
         "sum_entries",
         np.asarray(A.value.sum()),
         (A,),
         lambda G: (G * ones,),
         lambda t: np.asarray(t[0].sum()),
+        saved=(ones,),
     )
 
 
@@ -367,12 +402,13 @@ def mean(A: Node) -> Node:
     if A.value.size == 0:
         raise ValueError(f"mean of an empty node of shape {A.shape}")
     share = np.full_like(A.value, 1.0 / A.value.size)
-    return _make(
+    return operation(
         "mean",
         np.asarray(A.value.mean()),
         (A,),
         lambda G: (G * share,),
         lambda t: np.asarray((t[0] * share).sum()),
+        saved=(share,),
     )
 
 
@@ -415,12 +451,13 @@ def softmax_cross_entropy(Z: Node, Y) -> Node:
     logp = log_softmax(Z.value)
     delta = (np.exp(logp) - T) / m  # (m, K), the fused gradient
     value = np.asarray(-(T * logp).sum() / m, dtype=Z.value.dtype)
-    return _make(
+    return operation(
         "softmax_cross_entropy",
         value,
         (Z,),
         lambda G: (G * delta,),
         lambda t: np.asarray((delta * t[0]).sum()),
+        saved=(delta,),
     )
 
 
@@ -439,10 +476,11 @@ def bce_with_logits(Z: Node, Y) -> Node:
     z = Z.value
     per = np.maximum(z, 0) - z * T + np.log1p(np.exp(-np.abs(z)))
     delta = (_sigmoid(z) - T) / z.size
-    return _make(
+    return operation(
         "bce_with_logits",
         np.asarray(per.mean(), dtype=z.dtype),
         (Z,),
         lambda G: (G * delta,),
         lambda t: np.asarray((delta * t[0]).sum()),
+        saved=(delta,),
     )

@@ -67,11 +67,11 @@ def weighted(node, weights=G):
          (X, W, b)),
     ],
 )
-def test_every_vjp_agrees_with_central_differences(name, build, arrays):
+def test_everyvjp_agrees_with_central_differences(name, build, arrays):
     check(build, *arrays)
 
 
-def test_vjps_are_the_books_formulas():
+def testvjps_are_the_books_formulas():
     x, w, c = Node(X), Node(W), Node(b)
     weighted(ad.add_bias(x @ w, c)).backward()
     np.testing.assert_allclose(w.grad, X.T @ G, rtol=1e-12)   # dW = Xᵀ dZ
@@ -110,8 +110,8 @@ def test_negative_control_assignment_instead_of_accumulation_is_caught():
         node.grad = np.zeros_like(node.value)
     root.grad = np.ones_like(root.value)
     for node in reversed(order):
-        if node._vjp is not None:
-            for parent, g in zip(node.parents, node._vjp(node.grad), strict=True):
+        if node.vjp is not None:
+            for parent, g in zip(node.parents, node.vjp(node.grad), strict=True):
                 parent.grad = g    # the slip: = instead of +=
     assert nnlib.relative_error(a.grad, np.array([6.0])) > 0.1
 
@@ -127,8 +127,8 @@ def test_negative_control_wrong_order_is_caught():
         node.grad = np.zeros_like(node.value)
     root.grad = np.ones_like(root.value)
     for node in order:  # the slip: not reversed
-        if node._vjp is not None:
-            for parent, g in zip(node.parents, node._vjp(node.grad), strict=True):
+        if node.vjp is not None:
+            for parent, g in zip(node.parents, node.vjp(node.grad), strict=True):
                 parent.grad += g
     right = (1 - np.tanh(2.0) ** 2) * (2 * np.tanh(2.0) + 1)
     assert abs(x.grad[0, 0] - right) > 0.1
@@ -246,8 +246,39 @@ def test_forward_mode_gives_the_same_directional_derivative():
         ad.jvp(L, {w: np.ones(3)})
 
 
-def test_kept_bytes_counts_every_value_once():
+def test_kept_bytes_counts_every_value_and_saved_array_once():
     x, w = Node(X), Node(W)
     z = x @ w
-    L = ad.sum_entries(z * z)   # z used twice, kept once
-    assert ad.kept_bytes(L) == X.nbytes + W.nbytes + 2 * z.value.nbytes + L.value.nbytes
+    L = ad.sum_entries(z * z)   # z used twice, kept once; sum_entries saves its ones
+    assert ad.kept_bytes(L) == X.nbytes + W.nbytes + 3 * z.value.nbytes + L.value.nbytes
+    R = ad.mean(ad.relu(z))     # relu saves its mask, mean its shares
+    assert ad.kept_bytes(R) == X.nbytes + W.nbytes + 4 * z.value.nbytes + R.value.nbytes
+
+
+def test_a_constant_gets_no_gradient_and_serves_two_graphs():
+    data, w = Node(X, constant=True), Node(W)
+    first = weighted(data @ w)
+    first.backward()
+    assert data.grad is None
+    dW = w.grad.copy()
+    w.grad = None
+    second = weighted(data @ w)      # the same data in a second graph: no refusal
+    second.backward()
+    np.testing.assert_array_equal(w.grad, dW)
+    with pytest.raises(TypeError, match="constant must be True or False"):
+        Node(X, constant=1)
+
+
+def test_a_new_operation_built_with_operation_is_checked_like_the_others():
+    def exp(A):
+        value = np.exp(A.value)
+        return ad.operation("exp", value, (A,), lambda G: (G * value,),
+                            lambda t: t[0] * value)
+
+    check(lambda p: weighted(exp(p)), Y2)
+    with pytest.raises(TypeError, match="op must be a non-empty str"):
+        ad.operation("", X, (), lambda G: (), lambda t: X)
+    with pytest.raises(TypeError, match=r"inputs\[0\] must be a Node"):
+        ad.operation("f", X, (X,), lambda G: (G,), lambda t: t[0])
+    with pytest.raises(TypeError, match="vjp and jvp must be callables"):
+        ad.operation("f", X, (Node(X),), None, None)
