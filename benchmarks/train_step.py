@@ -30,8 +30,12 @@ The thread count is numpy's: OpenBLAS reads ``OPENBLAS_NUM_THREADS`` (else
 given the same number. Set the variable to change both, e.g.
 ``OPENBLAS_NUM_THREADS=1 python benchmarks/train_step.py``.
 
+The nnlib column gets a read-only batch, as :func:`nnlib.fit` gives its model; with
+``--writeable-x`` it gets a writeable one, of which the first ``Linear`` keeps a
+fingerprint (two matrix-vector products a step) to catch in-place edits.
+
 Usage: ``python benchmarks/train_step.py [--repeat N] [--rounds R]
-[--batch M ...] [--dtype float32|float64 ...]``
+[--batch M ...] [--dtype float32|float64 ...] [--writeable-x]``
 """
 
 from __future__ import annotations
@@ -55,17 +59,23 @@ def make_data(m: int, dtype, seed: int = 0):
     return X, y
 
 
-def nnlib_setup(m: int, dtype):
-    """The nnlib network, loss, optimiser and one batch: ``(model, loss, opt, X, y)``."""
+def nnlib_setup(m: int, dtype, *, read_only: bool = True):
+    """The nnlib network, loss, optimiser and one batch: ``(model, loss, opt, X, y)``.
+
+    The batch is read-only, as the batches :func:`nnlib.fit` gathers are: the first
+    ``Linear`` then keeps it without the fingerprint it takes of a caller's writeable
+    ``X`` to catch in-place edits (two matrix-vector products per step).
+    """
     model = digits_network(dtype, seed=1)
     loss = nnlib.SoftmaxCrossEntropyLoss()
     opt = nnlib.SGD(model.parameters(), lr=LR)
     X, y = make_data(m, dtype)
+    X.flags.writeable = not read_only
     return model, loss, opt, X, y
 
 
-def nnlib_step(m: int, dtype):
-    model, loss, opt, X, y = nnlib_setup(m, dtype)
+def nnlib_step(m: int, dtype, *, read_only: bool = True):
+    model, loss, opt, X, y = nnlib_setup(m, dtype, read_only=read_only)
 
     def step():
         opt.zero_grad()
@@ -177,6 +187,10 @@ def main() -> None:
     parser.add_argument(
         "--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"]
     )
+    parser.add_argument(
+        "--writeable-x", action="store_true",
+        help="give nnlib a writeable X (a caller's own array) instead of fit's read-only batch",
+    )
     args = parser.parse_args()
     threads = threads_in_use()
 
@@ -207,7 +221,11 @@ def main() -> None:
     print("-" * len(header))
     for dtype in (np.dtype(name).type for name in args.dtype):
         for m in args.batch:
-            builders = {"nnlib": nnlib_step, "numpy": numpy_step, "bound": bound_step}
+            builders = {
+                "nnlib": lambda m, dtype: nnlib_step(m, dtype, read_only=not args.writeable_x),
+                "numpy": numpy_step,
+                "bound": bound_step,
+            }
             if has_torch:
                 builders["torch"] = lambda m, dtype: torch_step(m, dtype, threads)
             times = {name: [] for name in builders}

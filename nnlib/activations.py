@@ -24,6 +24,7 @@ import numpy as np
 
 from ._validate import (
     float_array,
+    frozen,
     number_or_float_array,
     require_forward,
     same_dtype,
@@ -40,16 +41,20 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
         z >= 0:  1 / (1 + e^(−z))
         z <  0:  e^(z) / (1 + e^(z))      (the same value, rewritten)
+
+    ``z`` is a float32 or float64 array, or a number; ``nan`` and ``±inf`` are refused
+    with ``ValueError`` (the :class:`Sigmoid` module, which runs at every training
+    step, does not look for them).
     """
-    z = number_or_float_array(z, "z")
-    e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+    return _sigmoid(number_or_float_array(z, "z", finite=True))
 
 
 def relu(z: np.ndarray) -> np.ndarray:
-    """Rectified linear unit ``max(z, 0)``, element-wise. Shapes: any -> same."""
-    z = number_or_float_array(z, "z")
-    return np.maximum(z, 0)
+    """Rectified linear unit ``max(z, 0)``, element-wise. Shapes: any -> same.
+
+    ``z`` is a float32 or float64 array, or a number; ``nan`` and ``±inf`` are refused.
+    """
+    return np.maximum(number_or_float_array(z, "z", finite=True), 0)
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -60,9 +65,10 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
         log p_i = z_i − max(z) − log Σ_j exp(z_j − max(z))
 
     Subtracting the row maximum leaves the result unchanged (softmax is invariant
-    to adding a constant to every logit) and makes every ``exp`` at most 1.
+    to adding a constant to every logit) and makes every ``exp`` at most 1. ``z``
+    needs at least one entry along ``axis``; ``nan`` and ``±inf`` are refused.
     """
-    z = number_or_float_array(z, "z")
+    z, axis = _softmax_input(z, axis)
     with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
         shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -71,17 +77,55 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r"""Softmax :math:`p_i = e^{z_i} / \sum_j e^{z_j}` along ``axis``, stable for any finite z.
 
-    Shapes: (m, K) -> (m, K); each row of the result is a probability vector.
+    Shapes: (m, K) -> (m, K); each row of the result is a probability vector. ``z``
+    needs at least one entry along ``axis``; ``nan`` and ``±inf`` are refused (a row
+    holding ``inf`` has no finite softmax to give: ``inf − inf`` is ``nan``).
     """
-    z = number_or_float_array(z, "z")
+    z, axis = _softmax_input(z, axis)
+    return _softmax(z, axis)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """The stable sigmoid, unchecked (modules call it on every step)."""
+    e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """The stable softmax, unchecked (modules call it on every step)."""
     with np.errstate(over="ignore"):  # only a row spanning more than ~1.8e308 overflows
         e = np.exp(z - z.max(axis=axis, keepdims=True))  # every entry in (0, 1]
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
+def _softmax_input(z, axis) -> tuple[np.ndarray, int]:
+    """Check ``z`` and ``axis`` for :func:`softmax` and :func:`log_softmax`."""
+    z = number_or_float_array(z, "z", finite=True)
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
+    if z.ndim == 0:
+        raise ValueError("z must have at least one axis (a row of logits), got a scalar")
+    if not -z.ndim <= axis < z.ndim:
+        raise ValueError(
+            f"axis must lie in [{-z.ndim}, {z.ndim}) for z of shape {z.shape}, got {axis}"
+        )
+    if z.shape[axis] == 0:
+        raise ValueError(
+            f"z has no entries along axis {axis} (shape {z.shape}): softmax needs at "
+            f"least one class"
+        )
+    return z, int(axis)
+
+
 class _Elementwise(Module):
-    """Shared checks of the element-wise activations (no parameters)."""
+    """Shared checks of the element-wise activations (no parameters).
+
+    ``forward`` returns the array it keeps for ``backward``, marked read-only: an
+    in-place edit of it (``A *= 2``) raises at once instead of silently changing the
+    gradient. Copy it (``A.copy()``) to edit it. ``forward`` does not look for ``nan``
+    or ``inf`` (it runs at every step): they propagate, and the loss refuses them.
+    """
 
     saved_names = ("A",)
 
@@ -103,7 +147,7 @@ class Sigmoid(_Elementwise):
     """
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        self.A = sigmoid(float_array(Z, "Z"))
+        self.A = frozen(_sigmoid(float_array(Z, "Z")))
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
@@ -120,7 +164,7 @@ class ReLU(_Elementwise):
     """
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        self.A = relu(float_array(Z, "Z"))
+        self.A = frozen(np.maximum(float_array(Z, "Z"), 0))
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
@@ -135,8 +179,7 @@ class Tanh(_Elementwise):
     """
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        float_array(Z, "Z")
-        self.A = np.tanh(Z)
+        self.A = frozen(np.tanh(float_array(Z, "Z")))
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
@@ -156,6 +199,9 @@ class Softmax(Module):
 
     To train a classifier use :class:`nnlib.losses.SoftmaxCrossEntropyLoss` on the
     logits instead: the fused backward ``softmax(Z) − Y`` is simpler and stable.
+
+    Like the element-wise modules, ``forward`` returns the kept ``P`` read-only and
+    lets ``nan``/``inf`` propagate (so does ``backward``: ``0 · inf`` is ``nan``).
     """
 
     saved_names = ("P",)
@@ -165,7 +211,9 @@ class Softmax(Module):
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         float_array(Z, "Z", ndim=2)
-        self.P = softmax(Z)
+        if Z.shape[1] == 0:
+            raise ValueError(f"Z must have at least one column (class), got shape {Z.shape}")
+        self.P = frozen(_softmax(Z, 1))
         return self.P
 
     def backward(self, dP: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._validate import is_number, positive_finite, require_finite
 from .layers import Module
 from .losses import Loss
 
@@ -37,48 +38,88 @@ def _require_float64(x: np.ndarray, name: str) -> None:
         )
 
 
+def _scalar(value, what: str) -> float:
+    """``value`` as a float if it is one finite real number (a 0-d array counts), else raise."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
+    if not is_number(value):
+        got = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
+               else type(value).__name__)
+        raise TypeError(
+            f"f must return a scalar (a number or a 0-d array), but {what} gave {got}; "
+            f"for a function with an array output pass upstream= (a vector–Jacobian product)"
+        )
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{what} is {value}: f must be finite near x to be differentiated")
+    return value
+
+
 def numerical_gradient(
     f: Callable, x, eps: float = 1e-6, *, upstream: np.ndarray | None = None
 ):
     """Central-difference gradient of ``f`` at ``x``.
 
     Shapes:
-        * ``x`` a Python float: ``f(x)`` returns a number; the result is a float.
+        * ``x`` a number (Python or numpy): ``f(x)`` returns a number; the result is
+          a float.
         * ``x`` a float64 array of any shape: ``f(x)`` returns a number, computed
           from the array ``x`` itself, which is perturbed **in place** one entry at
-          a time and restored; the result has the shape of ``x``.
+          a time and restored (also when ``f`` raises); the result has the shape of ``x``.
         * with ``upstream``: ``f(x)`` returns an array of the shape of ``upstream``
           and the result is the vector–Jacobian product ``∂(Σ upstream ⊙ f(x))/∂x``.
 
-    float32 arrays are refused (see the module docstring).
+    float32 arrays are refused (see the module docstring), and so are: an ``eps``
+    that is not a finite number > 0, a non-finite or read-only ``x``, and an ``f``
+    whose value is not one finite number (``TypeError``/``ValueError`` naming them).
     """
-    if isinstance(x, int | float) and not isinstance(x, bool):
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}")
+    eps = positive_finite(eps, "eps")
+    if is_number(x):
         if upstream is not None:
             raise ValueError("upstream needs an array x; for a Python float x, f(x) is a number")
         x = float(x)
-        return (float(f(x + eps)) - float(f(x - eps))) / (2 * eps)
+        if not np.isfinite(x):
+            raise ValueError(f"x must be finite, got {x}")
+        f_plus = _scalar(f(x + eps), "f(x + eps)")
+        f_minus = _scalar(f(x - eps), "f(x - eps)")
+        return (f_plus - f_minus) / (2 * eps)
     _require_float64(x, "x")
+    require_finite(x, "x")
+    if not x.flags.writeable:
+        raise ValueError("x is read-only, but numerical_gradient perturbs it in place")
     if upstream is None:
-        scalar = f
+
+        def scalar(arr, what):
+            return _scalar(f(arr), what)
+
     else:
         _require_float64(upstream, "upstream")
+        require_finite(upstream, "upstream")
 
-        def scalar(arr):
-            out = np.asarray(f(arr))
+        def scalar(arr, what):
+            out = f(arr)
+            if not (isinstance(out, np.ndarray) or is_number(out)):
+                raise TypeError(f"f(x) must return an array, got {type(out).__name__}")
+            out = np.asarray(out)
             if out.shape != upstream.shape:
                 raise ValueError(
                     f"f(x) must have the shape of upstream, {upstream.shape}, got {out.shape}"
                 )
-            return float(np.vdot(upstream, out))
+            return _scalar(np.vdot(upstream, out), f"Σ upstream ⊙ {what}")
 
     grad = np.zeros_like(x)
     for k in np.ndindex(x.shape):
         saved = x[k]
-        x[k] = saved + eps
-        f_plus = float(scalar(x))
-        x[k] = saved - eps
-        f_minus = float(scalar(x))
-        x[k] = saved
+        where = f"[{', '.join(map(str, k))}]"
+        try:
+            x[k] = saved + eps
+            f_plus = scalar(x, f"f(x) with x{where} + eps")
+            x[k] = saved - eps
+            f_minus = scalar(x, f"f(x) with x{where} - eps")
+        finally:
+            x[k] = saved  # restored even if f raised
         grad[k] = (f_plus - f_minus) / (2 * eps)
     return grad
 
@@ -89,12 +130,27 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     The norm-based form stays meaningful where single entries are (near) zero.
     Shapes: two arrays of the same shape -> float.
     """
-    a = np.asarray(analytic, dtype=np.float64)
-    n = np.asarray(numeric, dtype=np.float64)
+    a = _real_array(analytic, "analytic")
+    n = _real_array(numeric, "numeric")
     if a.shape != n.shape:
         raise ValueError(f"analytic has shape {a.shape} but numeric has shape {n.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(n)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - n) / denom)
+
+
+def _real_array(x, name: str) -> np.ndarray:
+    """``x`` (an array or a number) as a finite float64 array, or raise naming it."""
+    if not (isinstance(x, np.ndarray | list | tuple) or is_number(x)):
+        raise TypeError(f"{name} must be a numpy array or a number, got {type(x).__name__}")
+    try:
+        x = np.asarray(x)
+    except ValueError as error:  # a ragged list
+        raise ValueError(f"{name} must be a rectangular array: {error}") from None
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    x = x.astype(np.float64)
+    require_finite(x, name)
+    return x
 
 
 def gradient_errors(
@@ -122,21 +178,53 @@ def gradient_errors(
 
     Returns ``{"X": err, "<param name>": err, ...}`` (parameters named as in
     ``named_parameters``; the input is called ``"X"``, or ``"pred"`` for a loss).
-    The module's gradients are reset with ``zero_grad()`` first, and again on exit.
+    The module's gradients are reset with ``zero_grad()`` first, and again on exit
+    (also when a check raises). ``eps`` must be a finite number > 0, ``rng`` a numpy
+    ``Generator`` (or ``None``), ``X`` finite; an argument the chosen form does not use
+    (``target`` without ``loss=``, ``dY`` with ``loss=``) is refused, not ignored.
     """
+    if isinstance(obj, type):
+        raise TypeError(f"obj must be an instance, got the class {obj.__name__}")
+    if not isinstance(obj, Module | Loss):
+        raise TypeError(f"obj must be an nnlib Module or Loss, got {type(obj).__name__}")
     _require_float64(X, "X")
+    require_finite(X, "X")
+    eps = positive_finite(eps, "eps")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy Generator (np.random.default_rng(seed)) or None, "
+            f"got {type(rng).__name__}"
+        )
+    if loss is not None and not isinstance(loss, Loss):
+        raise TypeError(f"loss must be an nnlib Loss instance, got {type(loss).__name__}")
     if isinstance(obj, Loss):
         if target is None:
             raise ValueError(
                 "checking a loss needs its target: gradient_errors(loss, pred, target)"
             )
+        if loss is not None or dY is not None:
+            raise ValueError(
+                "checking a loss takes no loss= or dY=: gradient_errors(loss, pred, target)"
+            )
         obj.forward(X, target)
         analytic = obj.backward()
         numeric = numerical_gradient(lambda p: obj.forward(p, target), X, eps)
         return {"pred": relative_error(analytic, numeric)}
-    if not isinstance(obj, Module):
-        raise TypeError(f"obj must be an nnlib Module or Loss, got {type(obj).__name__}")
+    if target is not None and loss is None:
+        raise ValueError(
+            "target was given without loss=: gradient_errors(model, X, target, loss=loss) "
+            "(without a loss, the scalar is Σ dY ⊙ model(X) and has no target)"
+        )
+    if loss is not None and dY is not None:
+        raise ValueError("dY is not used with loss= (the loss gives the upstream gradient)")
+    try:
+        return _module_errors(obj, X, target, loss, dY, rng, eps)
+    finally:
+        obj.zero_grad()
 
+
+def _module_errors(obj, X, target, loss, dY, rng, eps) -> dict[str, float]:
+    """The two module forms of :func:`gradient_errors`, checks done."""
     if loss is not None:
         if target is None:
             raise ValueError("loss= needs the target: gradient_errors(model, X, target, loss=loss)")
@@ -152,6 +240,10 @@ def gradient_errors(
         if dY is None:
             dY = (rng or np.random.default_rng(0)).standard_normal(out.shape)
         _require_float64(dY, "dY")
+        require_finite(dY, "dY")
+        if dY.shape != out.shape:
+            raise ValueError(f"dY must have the shape of the module's output, {out.shape}, "
+                             f"got {dY.shape}")
 
         def scalar() -> float:
             return float(np.vdot(dY, obj.forward(X)))
@@ -163,7 +255,6 @@ def gradient_errors(
     for name, param, grad in obj.named_parameters():
         _require_float64(param, name)
         errors[name] = relative_error(grad, numerical_gradient(lambda _: scalar(), param, eps))
-    obj.zero_grad()
     return errors
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._validate import FLOAT_DTYPES, float_array, require_forward, same_dtype
+from ._validate import FLOAT_DTYPES, float_array, is_frozen, require_forward, same_dtype
 
 
 class Module:
@@ -117,6 +117,13 @@ class Linear(Module):
         ``"he"`` (default; normal with variance 2/n_in, suited to ReLU) or
         ``"xavier"`` (normal with variance 2/(n_in + n_out), suited to sigmoid and tanh).
         The bias starts at zero.
+
+    ``forward`` keeps a reference to ``X`` itself, not a copy (chapter *ReLU and mean
+    squared error* counts the memory this saves): **do not modify** ``X`` **in place
+    between** ``forward`` **and** ``backward``. ``backward`` checks it: unless ``X`` is a
+    read-only array that owns its memory (an activation's output, a batch of
+    :func:`nnlib.fit`), ``forward`` also keeps a weighted sum of each row of ``X``, and
+    ``backward`` recomputes it and raises ``RuntimeError`` if it changed.
     """
 
     saved_names = ("X",)
@@ -130,17 +137,26 @@ class Linear(Module):
         dtype=np.float64,
         init: str = "he",
     ) -> None:
+        dtype_arg = dtype
         for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            if value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(
                 f"rng must be a numpy Generator (np.random.default_rng(seed)), "
                 f"got {type(rng).__name__}"
             )
-        dtype = np.dtype(dtype)
-        if dtype not in FLOAT_DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        try:
+            dtype = np.dtype(dtype)
+        except (TypeError, ValueError):  # "garbage", 3.5, a list...
+            dtype = None
+        if dtype is None or dtype not in FLOAT_DTYPES:  # (np.dtype == None is True!)
+            raise TypeError(
+                f"dtype must be float32 or float64 (np.float32, np.float64 or their names), "
+                f"got {dtype if dtype is not None else repr(dtype_arg)}"
+            )
         if init == "he":
             std = np.sqrt(2.0 / n_in)
         elif init == "xavier":
@@ -153,6 +169,8 @@ class Linear(Module):
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
         self.X: np.ndarray | None = None
+        self._row_weights = np.linspace(1.0, 2.0, n_in, dtype=dtype)  # (n_in,)
+        self._X_check: np.ndarray | None = None  # X @ _row_weights, (m,), see forward
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """``Z = X @ W + b``. Shapes: X (m, n_in) -> Z (m, n_out). Keeps ``X``."""
@@ -164,6 +182,9 @@ class Linear(Module):
             )
         same_dtype(X, "X", self.W, "W")
         self.X = X
+        # A caller's writeable X may be edited before backward: keep a fingerprint,
+        # one weighted sum per row (a row swap or a swap inside a row changes it).
+        self._X_check = None if is_frozen(X) else self._fingerprint(X)
         Z = X @ self.W  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
         Z += self.b  # broadcast (n_out,) over the m rows
         return Z
@@ -174,6 +195,8 @@ class Linear(Module):
         Shapes: dZ (m, n_out) -> dX (m, n_in); ``None`` with ``input_grad=False``.
         """
         X = require_forward(self, "X")
+        if not isinstance(input_grad, bool):
+            raise TypeError(f"input_grad must be True or False, got {input_grad!r}")
         float_array(dZ, "dZ", ndim=2)
         if dZ.shape != (X.shape[0], self.n_out):
             raise ValueError(
@@ -181,11 +204,23 @@ class Linear(Module):
                 f"got {dZ.shape}"
             )
         same_dtype(dZ, "dZ", self.W, "W")
+        if self._X_check is not None and not np.array_equal(
+            self._fingerprint(X), self._X_check, equal_nan=True
+        ):
+            raise RuntimeError(
+                "X was modified in place between Linear.forward and Linear.backward: the "
+                "layer keeps a reference to X, not a copy, so dW would be wrong; pass "
+                "X.copy() to forward, or run forward again after changing X"
+            )
         self.dW += X.T @ dZ  # (n_in, m) @ (m, n_out) -> (n_in, n_out)
         self.db += dZ.sum(axis=0)  # (m, n_out) -> (n_out,)
         if not input_grad:
             return None
         return dZ @ self.W.T  # (m, n_out) @ (n_out, n_in) -> (m, n_in)
+
+    def _fingerprint(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):  # huge or non-finite X: compared with equal_nan
+            return X @ self._row_weights  # (m, n_in) @ (n_in,) -> (m,)
 
     def named_parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         yield "W", self.W, self.dW

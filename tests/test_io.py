@@ -1,7 +1,12 @@
 """Tests of nnlib.io: save/load round trips, and refusal of anything else."""
 
 import json
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -368,3 +373,182 @@ def test_extra_array_is_refused(tmp_path):
     write_npz(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match=r"missing none, unexpected \['layer1.W'\]"):
         load(tmp_path / "bad.npz")
+
+
+# --- atomic save: a failed or killed save never destroys the previous file ----------
+
+
+# The child builds a model far larger than the one on disk, then saves it over it with
+# nnlib.save or, as the negative control, with np.savez in place (what save used to do).
+CHILD_PREAMBLE = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import nnlib
+    path, writer = sys.argv[1], sys.argv[2]
+    rng = np.random.default_rng(1)
+    big = nnlib.Sequential(nnlib.Linear(300, 300, rng=rng), nnlib.ReLU(),
+                           nnlib.Linear(300, 2, rng=rng))
+
+    def write():
+        if writer == "nnlib.save":
+            nnlib.save(big, path)
+        else:  # in place, for the negative control
+            with open(path, "wb") as file:
+                np.savez(file, **{f"a{i}": p for i, (p, _) in enumerate(big.parameters())})
+    """
+)
+
+# Pause after the second array is written (the first Linear's W and b, 720 kB), tell
+# the parent, and wait on stdin: the parent kills the child at exactly that point.
+KILL_CHILD = CHILD_PREAMBLE + textwrap.dedent(
+    """
+    import numpy.lib.format as npy_format
+    write_array, written = npy_format.write_array, []
+
+    def write_then_pause(*args, **kwargs):
+        write_array(*args, **kwargs)
+        written.append(1)
+        if len(written) == 2:
+            print("paused mid-write", flush=True)
+            sys.stdin.read()
+
+    npy_format.write_array = write_then_pause
+    write()
+    """
+)
+
+# A 64 kB limit on file size: the write fails with EFBIG (SIGXFSZ ignored, as a full
+# disk fails with ENOSPC), and the child reports the errno.
+FULL_DISK_CHILD = CHILD_PREAMBLE + textwrap.dedent(
+    """
+    import resource, signal
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE,
+                       (64 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    try:
+        write()
+    except OSError as error:
+        print("OSError", error.errno, flush=True)
+        sys.exit(3)
+    """
+)
+
+
+def run_child(code, path, writer, **popen):
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(path), writer],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, **popen,
+    )
+
+
+def assert_old_model_intact(path, old_bytes, old_model):
+    assert path.read_bytes() == old_bytes  # bit for bit
+    loaded = load(path)
+    for original, copy in zip(linears(old_model), linears(loaded), strict=True):
+        assert copy.W.tobytes() == original.W.tobytes()
+        assert copy.b.tobytes() == original.b.tobytes()
+
+
+@pytest.mark.parametrize("writer", ["nnlib.save", "in place"])
+def test_save_killed_mid_write_leaves_the_previous_file_whole(tmp_path, writer):
+    path = tmp_path / "model.npz"
+    old_model = make_model()
+    save(old_model, path)
+    old_bytes = path.read_bytes()
+
+    child = run_child(KILL_CHILD, path, writer)
+    try:
+        assert child.stdout.readline() == b"paused mid-write\n"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+
+    if writer == "nnlib.save":
+        assert_old_model_intact(path, old_bytes, old_model)
+        # The temporary file of the killed save is left beside it, never at path.
+        (left,) = [p.name for p in tmp_path.iterdir() if p.name != "model.npz"]
+        assert left.startswith(".model.npz.") and left.endswith(".tmp")
+        save(old_model, path)  # and it does not stand in the way of the next save
+        assert path.read_bytes() == old_bytes
+    else:  # negative control: writing in place destroys the old model
+        assert path.read_bytes() != old_bytes
+        with pytest.raises(ValueError, match="not an nnlib model file"):
+            load(path)
+
+
+@pytest.mark.parametrize("writer", ["nnlib.save", "in place"])
+def test_save_on_a_full_disk_leaves_the_previous_file_whole(tmp_path, writer):
+    path = tmp_path / "model.npz"
+    old_model = make_model()
+    save(old_model, path)
+    old_bytes = path.read_bytes()
+    assert len(old_bytes) < 64 * 1024  # the old file fits under the limit, the new one not
+
+    child = run_child(FULL_DISK_CHILD, path, writer)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 3 and out == b"OSError 27\n"  # EFBIG: file too large
+
+    if writer == "nnlib.save":
+        assert_old_model_intact(path, old_bytes, old_model)
+        assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # temporary removed
+    else:
+        with pytest.raises(ValueError, match="not an nnlib model file"):
+            load(path)
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt])
+def test_a_save_that_fails_in_process_changes_nothing(tmp_path, monkeypatch, failure):
+    path = tmp_path / "model.npz"
+    old_model = make_model()
+    save(old_model, path)
+    old_bytes = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(np.lib.format, "write_array", fail)
+    with pytest.raises(type(failure) if isinstance(failure, Exception) else failure):
+        save(make_model(seed=5), path)
+    assert_old_model_intact(path, old_bytes, old_model)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_save_replaces_the_file_and_keeps_its_mode(tmp_path):
+    path = tmp_path / "model.npz"
+    save(make_model(seed=0), path)
+    os.chmod(path, 0o640)
+    save(make_model(seed=3), path)
+    assert (os.stat(path).st_mode & 0o777) == 0o640
+    np.testing.assert_array_equal(linears(load(path))[0].W, linears(make_model(seed=3))[0].W)
+
+
+def test_a_new_file_gets_the_mode_open_would_give(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        save(make_model(), tmp_path / "model.npz")
+    finally:
+        os.umask(umask)
+    assert (os.stat(tmp_path / "model.npz").st_mode & 0o777) == 0o644
+
+
+def test_save_through_a_symlink_replaces_its_target(tmp_path):
+    target, link = tmp_path / "real.npz", tmp_path / "link.npz"
+    save(make_model(seed=0), target)
+    link.symlink_to(target)
+    save(make_model(seed=4), link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(linears(load(target))[0].W, linears(make_model(seed=4))[0].W)
+
+
+def test_save_onto_a_directory_fails_and_leaves_no_temporary(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError):
+        save(make_model(), tmp_path / "taken")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+

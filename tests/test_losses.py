@@ -302,10 +302,13 @@ def test_softmax_cross_entropy_extreme_logits():
 
 @pytest.mark.filterwarnings("error")
 def test_bce_with_probabilities_exactly_zero_and_one():
-    """log 0 is clamped at −100 (as in PyTorch) and a(1 − a) at 1e-12: no nan, no inf.
+    """log 0 is clamped at −100 (as in PyTorch): no nan, no inf; backward is the
+    derivative of that clamped loss, term by term, −y/a + (1 − y)/(1 − a), where a
+    clamped log contributes 0 (it is flat there). Here m = 2.
 
-    Right (a = y): loss 0 and gradient 0.  Wrong (a = 1 − y): 100 per row, and a
-    gradient of ±1e12/m, large but finite.
+    Right (a = y): loss 0. Row 1 (a = 0, y = 0): only (1 − y)/(1 − a) = 1 is left, the
+    slope of −log(1 − a) at the edge, 1/m = 0.5. Row 2 (a = 1, y = 1): −y/a = −1, −0.5.
+    Wrong (a = 1 − y): 100 per row, and 0: each row's only term is clamped, flat.
     """
     loss = BCELoss()
     right = loss(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]]))
@@ -313,9 +316,9 @@ def test_bce_with_probabilities_exactly_zero_and_one():
     wrong = loss(np.array([[0.0], [1.0]]), np.array([[1.0], [0.0]]))
     d_wrong = loss.backward()
     assert right == 0.0
-    np.testing.assert_array_equal(d_right, [[0.0], [0.0]])
+    np.testing.assert_array_equal(d_right, [[0.5], [-0.5]])
     assert wrong == 100.0
-    np.testing.assert_allclose(d_wrong, [[-0.5e12], [0.5e12]], rtol=1e-15)
+    np.testing.assert_array_equal(d_wrong, [[0.0], [0.0]])
 
 
 # --- dtype -------------------------------------------------------------------------

@@ -369,10 +369,15 @@ def test_empty_sequential_is_refused():
         Sequential()
 
 
-@pytest.mark.parametrize("thing", [np.tanh, "relu", ReLU])
+@pytest.mark.parametrize("thing", [np.tanh, "relu"])
 def test_non_module_is_refused(thing):
     with pytest.raises(TypeError, match=r"modules\[1\] must be an nnlib Module, got"):
         Sequential(Linear(2, 2, rng=np.random.default_rng(0)), thing)
+
+
+def test_module_class_instead_of_instance_is_refused_with_a_hint():
+    with pytest.raises(TypeError, match=r"modules\[1\] is the class ReLU, not a module: .*ReLU\("):
+        Sequential(Linear(2, 2, rng=np.random.default_rng(0)), ReLU)
 
 
 def test_one_module_in_two_places_is_refused():

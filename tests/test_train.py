@@ -236,7 +236,7 @@ def test_fit_refuses_mismatched_rows():
     net, loss, opt, X, y = fit_args()
     with pytest.raises(ValueError, match=r"y must have 6 rows to match X \(6, 1\), got \(5, 1\)"):
         fit(net, loss, opt, X, y[:5], epochs=1, batch_size=2, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"y must have 6 rows .*got list"):
+    with pytest.raises(TypeError, match=r"y must be a numpy array with 6 rows, got list"):
         fit(net, loss, opt, X, list(y), epochs=1, batch_size=2, rng=np.random.default_rng(0))
 
 
