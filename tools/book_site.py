@@ -125,7 +125,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     context["nnlib_constraints"] = "_downloads/constraints.txt"
 
 
-def _copy_downloads(app, exception) -> None:
+def _finish(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = pathlib.Path(app.outdir)
@@ -136,11 +136,14 @@ def _copy_downloads(app, exception) -> None:
         old.unlink()
     shutil.copy2(wheel, downloads / wheel.name)
     (downloads / "constraints.txt").write_text(constraints_text(), encoding="utf-8")
+    # Sphinx copies html_static_path only when some page is rewritten: a change to the
+    # CSS alone would not reach the site without this.
+    shutil.copytree(HERE / "static", outdir / "_static", dirs_exist_ok=True)
 
 
 def setup(app):
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_context)
-    app.connect("build-finished", _copy_downloads)
+    app.connect("build-finished", _finish)
     app.add_css_file("book.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
