@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?= $(sort $(wildcard book/*.ipynb))
 
-.PHONY: help venv test book execute lab lint check-site clean
+.PHONY: help venv test book execute lab lint check-site check-download clean
 
 help:
 	@echo "make book     build the HTML site into _build/html/index.html (strict)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lab      open the book in JupyterLab with nnlib importable"
 	@echo "make lint     ruff over nnlib/, tests/ and the notebooks"
 	@echo "make check-site  open every page of the built site in headless Chromium and check it"
+	@echo "make check-download  run downloaded chapters with the site's nnlib wheel, in a fresh venv"
 	@echo "make clean    remove _build/ and caches (keeps .venv)"
 
 venv: $(STAMP)
@@ -54,6 +55,11 @@ lint: $(STAMP)
 check-site: $(STAMP)
 	bash tools/ensure_chromium.sh
 	$(BIN)/python tools/check_site.py
+
+# Needs `make book` first. From the built site alone: a fresh venv installs nnlib's wheel
+# with the page "Run it yourself"'s pip command and runs downloaded chapters top to bottom.
+check-download: $(STAMP)
+	$(BIN)/python tools/check_download.py
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache .hypothesis
