@@ -108,8 +108,8 @@ class Check:
 
     @property
     def anchor(self) -> str:
-        """The HTML id and Sphinx label the page links to."""
-        return f"ledger-{self.chapter}-{self.cell_id}"
+        """The HTML id and Sphinx label the page links to (Sphinx labels are lower case)."""
+        return f"ledger-{self.chapter}-{self.cell_id}".lower()
 
 
 @dataclass
